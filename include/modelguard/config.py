@@ -1,0 +1,193 @@
+"""The pipeline's configuration: one YAML file, declared once here with defaults, validated at load.
+
+Every threshold has a default, so a file with only `model`, `storage` and `mlflow` works. Unknown
+keys, wrong types and features listed twice fail with a message that names the key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG_PATH = PACKAGE_ROOT / "include" / "config" / "pipeline.yaml"
+CONFIG_ENV_VAR = "MODELGUARD_CONFIG"
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the offending key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Features(_Strict):
+    numeric: list[str] = Field(default_factory=list)
+    categorical: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _no_feature_twice(self) -> Features:
+        seen: set[str] = set()
+        for name in [*self.numeric, *self.categorical]:
+            if name in seen:
+                raise ValueError(f"feature {name!r} is listed twice")
+            seen.add(name)
+        if not seen:
+            raise ValueError("at least one feature is required")
+        return self
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+class ModelConfig(_Strict):
+    name: str
+    task: Literal["binary_classification", "regression"] = "binary_classification"
+    target: str
+    id_column: str
+    timestamp_column: str | None = None
+    features: Features
+    segments: list[str] = Field(default_factory=list)
+    # "module:function" returning an unfitted scikit-learn estimator; see modelguard.model.
+    estimator: str = "modelguard.model:default_estimator"
+    decision_threshold: float = Field(0.5, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _columns_are_distinct(self) -> ModelConfig:
+        special = {"target": self.target, "id_column": self.id_column}
+        if self.timestamp_column:
+            special["timestamp_column"] = self.timestamp_column
+        for key, column in special.items():
+            if column in self.features.all:
+                raise ValueError(f"{key} {column!r} is also listed as a feature")
+        for segment in self.segments:
+            if segment not in self.features.all:
+                raise ValueError(f"segment {segment!r} is not a feature")
+        return self
+
+
+class StorageConfig(_Strict):
+    root: str = "data"
+
+
+class MlflowConfig(_Strict):
+    tracking_uri: str = "sqlite:///mlflow.db"
+    experiment: str = "modelguard"
+
+
+class ValidationConfig(_Strict):
+    """Thresholds of the expectation suites built from the reference data."""
+
+    range_margin: float = Field(0.25, ge=0, description="widen the reference min..max by this share of its span")
+    null_share_slack: float = Field(0.05, ge=0, le=1, description="tolerated null share above the reference's")
+    unseen_category_share: float = Field(0.05, ge=0, le=1, description="share of unseen categories before a warning")
+    min_rows: int = Field(100, ge=1)
+    max_rows: int = Field(10_000_000, ge=1)
+
+
+class DriftConfig(_Strict):
+    sample_rows: int = Field(5000, ge=100, description="rows of each side given to Evidently")
+    num_threshold: float = Field(0.1, gt=0)
+    cat_threshold: float = Field(0.1, gt=0)
+    min_drifted_features: int = Field(1, ge=1, description="drifted features that make a drift_alert")
+    positive_rate_factor: float = Field(3.0, gt=1, description="predicted positive rate jump that is an incident")
+
+
+class ChallengerConfig(_Strict):
+    window_days: int = Field(10, ge=1, description="labelled, accepted days the challenger is trained on")
+    holdout_days: int = Field(2, ge=1, description="later labelled days the comparison is made on")
+    min_rows: int = Field(2000, ge=10)
+    min_positives: int = Field(20, ge=1)
+    metric: Literal["roc_auc", "pr_auc"] = "roc_auc"
+    min_improvement: float = Field(0.01, ge=0)
+    bootstrap_rounds: int = Field(300, ge=50)
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    every_days: int = Field(14, ge=1, description="scheduled challenger cycle")
+    seed: int = 7
+
+
+class PolicyConfig(_Strict):
+    performance_window_days: int = Field(2, ge=1, description="labelled days pooled for realized performance")
+    max_metric_drop: float = Field(0.1, gt=0, description="drop below the champion's baseline that alerts")
+    drift_days_to_retrain: int = Field(3, ge=1, description="consecutive drift days that trigger retraining")
+    cooldown_days: int = Field(3, ge=0, description="minimum days between two retrainings")
+    guardrail_days: int = Field(2, ge=1, description="labelled days after a promotion pooled for the rollback check")
+    rollback_margin: float = Field(0.02, ge=0)
+    auto_promote: bool = False
+
+
+class PipelineConfig(_Strict):
+    model: ModelConfig
+    storage: StorageConfig = StorageConfig()
+    mlflow: MlflowConfig = MlflowConfig()
+    validation: ValidationConfig = ValidationConfig()
+    drift: DriftConfig = DriftConfig()
+    challenger: ChallengerConfig = ChallengerConfig()
+    policy: PolicyConfig = PolicyConfig()
+    # Folder the config file lives in; relative paths in the file are resolved against it.
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+
+    @field_validator("base_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.resolve()
+
+    @property
+    def storage_root(self) -> Path:
+        root = Path(self.storage.root).expanduser()
+        return root if root.is_absolute() else (self.base_dir / root).resolve()
+
+    @property
+    def tracking_uri(self) -> str:
+        """The tracking URI with a relative SQLite path made absolute (MLflow would use the CWD)."""
+        uri = self.mlflow.tracking_uri
+        prefix = "sqlite:///"
+        if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
+            return prefix + str((self.base_dir / uri[len(prefix) :]).resolve())
+        return uri
+
+
+def _format_errors(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"  {key}: {message}")
+    return "\n".join(lines)
+
+
+def config_path(path: str | os.PathLike | None = None) -> Path:
+    """The config file to use: the argument, else `$MODELGUARD_CONFIG`, else the packaged default."""
+    chosen = path or os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH
+    return Path(chosen).expanduser().resolve()
+
+
+def parse_config(data: dict, base_dir: Path, source: str = "config") -> PipelineConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+    if "base_dir" in data:
+        raise ConfigError(f"{source}: invalid configuration\n  base_dir: unknown key")
+    try:
+        return PipelineConfig(**data, base_dir=base_dir)
+    except ValidationError as error:
+        raise ConfigError(f"{source}: invalid configuration\n{_format_errors(error)}") from None
+
+
+def load_config(path: str | os.PathLike | None = None) -> PipelineConfig:
+    """Load and validate the pipeline config (see `config_path` for which file)."""
+    source = config_path(path)
+    if not source.is_file():
+        raise ConfigError(f"config file not found: {source} (set ${CONFIG_ENV_VAR} or pass --config)")
+    try:
+        data = yaml.safe_load(source.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{source}: not valid YAML: {error}") from None
+    return parse_config(data, base_dir=source.parent, source=str(source))

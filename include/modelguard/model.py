@@ -1,0 +1,115 @@
+"""Building, fitting and evaluating the estimator; pure functions of frames, no MLflow here."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from modelguard.config import ModelConfig
+
+
+def default_estimator(numeric: list[str], categorical: list[str], task: str = "binary_classification"):
+    """A scikit-learn pipeline for mixed tabular data: one-hot categoricals, gradient-boosted trees.
+
+    Missing numbers are handled by the trees themselves; missing or unseen categories become
+    their own level / all-zero rows instead of errors at serving time.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    categories = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value="__missing__"),
+        OneHotEncoder(handle_unknown="ignore", min_frequency=20, sparse_output=False),
+    )
+    features = ColumnTransformer(
+        [("numeric", "passthrough", numeric), ("categorical", categories, categorical)],
+        verbose_feature_names_out=False,
+    )
+    params = {"max_iter": 150, "learning_rate": 0.08, "max_leaf_nodes": 31, "l2_regularization": 1.0,
+              "random_state": 0}
+    if task == "regression":
+        return Pipeline([("features", features), ("model", HistGradientBoostingRegressor(**params))])
+    return Pipeline([("features", features), ("model", HistGradientBoostingClassifier(**params))])
+
+
+def estimator_factory(dotted: str) -> Callable:
+    """Resolve `module:function` (or `module.function`) to the estimator factory it names."""
+    module_name, sep, attribute = dotted.partition(":")
+    if not sep:
+        module_name, _, attribute = dotted.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ValueError(f"model.estimator: cannot import {dotted!r}: {error}") from None
+
+
+def fit(model_config: ModelConfig, frame: pd.DataFrame):
+    factory = estimator_factory(model_config.estimator)
+    estimator = factory(model_config.features.numeric, model_config.features.categorical, model_config.task)
+    estimator.fit(frame[model_config.features.all], frame[model_config.target])
+    return estimator
+
+
+def predict_scores(estimator, model_config: ModelConfig, frame: pd.DataFrame) -> np.ndarray:
+    """Positive-class probability (classification) or the prediction (regression)."""
+    features = frame[model_config.features.all]
+    if model_config.task == "binary_classification":
+        return estimator.predict_proba(features)[:, 1]
+    return np.asarray(estimator.predict(features), dtype=float)
+
+
+def fast_auc(y_true: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC by the rank-sum formula (ties averaged); NaN when only one class is present."""
+    from scipy.stats import rankdata
+
+    y_true = np.asarray(y_true)
+    positives = int(y_true.sum())
+    negatives = len(y_true) - positives
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[y_true == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def classification_metrics(y_true, scores, threshold: float = 0.5) -> dict[str, float]:
+    from sklearn.metrics import average_precision_score, f1_score, log_loss, precision_score, recall_score
+
+    y_true = np.asarray(y_true).astype(int)
+    scores = np.asarray(scores, dtype=float)
+    predicted = (scores >= threshold).astype(int)
+    both_classes = 0 < y_true.sum() < len(y_true)
+    return {
+        "roc_auc": fast_auc(y_true, scores),
+        "pr_auc": float(average_precision_score(y_true, scores)) if both_classes else float("nan"),
+        "precision": float(precision_score(y_true, predicted, zero_division=0)),
+        "recall": float(recall_score(y_true, predicted, zero_division=0)),
+        "f1": float(f1_score(y_true, predicted, zero_division=0)),
+        "log_loss": float(log_loss(y_true, np.clip(scores, 1e-6, 1 - 1e-6), labels=[0, 1])),
+        "positive_rate": float(predicted.mean()),
+        "rows": float(len(y_true)),
+    }
+
+
+def regression_metrics(y_true, predictions) -> dict[str, float]:
+    y_true = np.asarray(y_true, dtype=float)
+    errors = np.asarray(predictions, dtype=float) - y_true
+    return {"rmse": float(np.sqrt(np.mean(errors**2))), "mae": float(np.mean(np.abs(errors))), "rows": float(len(y_true))}
+
+
+def evaluate(model_config: ModelConfig, y_true, scores) -> dict[str, float]:
+    if model_config.task == "binary_classification":
+        return classification_metrics(y_true, scores, model_config.decision_threshold)
+    return regression_metrics(y_true, scores)
+
+
+def data_hash(frame: pd.DataFrame) -> str:
+    """A short content hash of a frame: what a version was trained on, for idempotent registration."""
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]

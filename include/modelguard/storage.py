@@ -1,0 +1,191 @@
+"""The batch lake: where every file of the pipeline lives, and the only module that writes them.
+
+Layout (under `storage.root`, see DESIGN.md):
+    reference/train.parquet, landing/batches/<batch_id>.parquet|csv, landing/labels/<batch_id>.*,
+    validated/batches|labels/<batch_id>.parquet, quarantine/<batch_id>/..., predictions/<batch_id>.parquet,
+    reports/<batch_id>/..., metrics/performance.parquet, expectations/*.json, decisions.jsonl
+
+Every write goes to a temp file in the same folder and is renamed into place, so a reader never
+sees half a file and a rerun replaces the day's output instead of adding to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BATCH_SUFFIXES = (".parquet", ".csv")
+
+
+def parse_batch_id(batch_id: str) -> dt.date:
+    """A batch id is the run's logical date, YYYY-MM-DD; anything else is refused."""
+    try:
+        return dt.date.fromisoformat(batch_id)
+    except (TypeError, ValueError):
+        raise ValueError(f"batch_id must be a date YYYY-MM-DD, got {batch_id!r}") from None
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types from numpy / pandas values (GX and Evidently results carry numpy scalars)."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temp path next to `target`; on success it is renamed over `target`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+class Lake:
+    """Paths and atomic reads/writes of the batch lake rooted at `root`."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+
+    # --- paths -------------------------------------------------------------------------------
+    @property
+    def reference_train(self) -> Path:
+        return self.root / "reference" / "train.parquet"
+
+    @property
+    def reference_profile(self) -> Path:
+        return self.root / "reference" / "profile.json"
+
+    @property
+    def reference_scored(self) -> Path:
+        """Reference rows with the first champion's scores: the baseline for prediction drift."""
+        return self.root / "reference" / "scored.parquet"
+
+    def expectation_suite(self, kind: str) -> Path:
+        return self.root / "expectations" / f"{kind}_suite.json"
+
+    def landing(self, kind: str, batch_id: str) -> Path | None:
+        """The landed file of a batch (`kind` is batches or labels), parquet preferred over CSV."""
+        for suffix in BATCH_SUFFIXES:
+            path = self.root / "landing" / kind / f"{batch_id}{suffix}"
+            if path.exists():
+                return path
+        return None
+
+    def landed_ids(self, kind: str) -> list[str]:
+        folder = self.root / "landing" / kind
+        if not folder.is_dir():
+            return []
+        return sorted({p.stem for p in folder.iterdir() if p.suffix in BATCH_SUFFIXES})
+
+    def validated(self, kind: str, batch_id: str) -> Path:
+        return self.root / "validated" / kind / f"{batch_id}.parquet"
+
+    def validated_ids(self, kind: str) -> list[str]:
+        folder = self.root / "validated" / kind
+        return sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
+
+    def quarantine_dir(self, batch_id: str, kind: str = "batches") -> Path:
+        base = self.root / "quarantine"
+        return base / batch_id if kind == "batches" else base / kind / batch_id
+
+    def predictions(self, batch_id: str) -> Path:
+        return self.root / "predictions" / f"{batch_id}.parquet"
+
+    def prediction_ids(self) -> list[str]:
+        folder = self.root / "predictions"
+        return sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
+
+    def report_dir(self, batch_id: str) -> Path:
+        return self.root / "reports" / batch_id
+
+    @property
+    def performance_table(self) -> Path:
+        return self.root / "metrics" / "performance.parquet"
+
+    @property
+    def decisions_log(self) -> Path:
+        return self.root / "decisions.jsonl"
+
+    @property
+    def simulation_dir(self) -> Path:
+        return self.root / "simulation"
+
+    # --- atomic writes -----------------------------------------------------------------------
+    def write_parquet(self, frame, path: Path) -> Path:
+        with atomic_path(path) as tmp:
+            frame.to_parquet(tmp, index=False)
+        return path
+
+    def write_json(self, payload: Any, path: Path) -> Path:
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(to_jsonable(payload), indent=2, sort_keys=True))
+        return path
+
+    def write_text(self, text: str, path: Path) -> Path:
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
+        return path
+
+    def copy_file(self, source: Path, target: Path) -> Path:
+        with atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
+        return target
+
+    @staticmethod
+    def read_json(path: Path, default: Any = None) -> Any:
+        return json.loads(path.read_text()) if path.exists() else default
+
+    @contextlib.contextmanager
+    def locked(self, name: str) -> Iterator[None]:
+        """An exclusive lock, so that two tasks updating one shared file never interleave."""
+        lock = self.root / ".locks" / f"{name}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock, "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def upsert_rows(self, path: Path, frame, key: list[str]):
+        """Replace the rows of `frame`'s keys in the table at `path` (rerun -> same table)."""
+        import pandas as pd
+
+        with self.locked(path.stem):
+            if path.exists():
+                old = pd.read_parquet(path)
+                keys = frame[key].drop_duplicates()
+                merged = old.merge(keys, on=key, how="left", indicator=True)
+                old = old[(merged["_merge"] == "left_only").to_numpy()]
+                frame = pd.concat([old, frame], ignore_index=True)
+            frame = frame.sort_values(key, kind="stable").reset_index(drop=True)
+            self.write_parquet(frame, path)
+        return frame
