@@ -1,0 +1,68 @@
+"""`modelguard init`: the first champion, the expectation suites and the reference profile. Idempotent."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from modelguard import model
+from modelguard.config import PipelineConfig
+from modelguard.registry import CHAMPION, Registry
+from modelguard.storage import Lake
+from modelguard.validation import build_batch_suite, build_label_suite
+
+REFERENCE_HOLDOUT_SHARE = 0.2
+
+
+def time_split(frame: pd.DataFrame, timestamp_column: str | None, holdout_share: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Earlier rows to train on, the latest `holdout_share` to evaluate on (no look-ahead)."""
+    ordered = frame.sort_values(timestamp_column, kind="stable") if timestamp_column else frame
+    cut = int(len(ordered) * (1 - holdout_share))
+    return ordered.iloc[:cut], ordered.iloc[cut:]
+
+
+def initialise(config: PipelineConfig) -> dict:
+    """Build suites and profile from `reference/train.parquet`, train and register the first champion."""
+    lake = Lake(config.storage_root)
+    if not lake.reference_train.exists():
+        raise FileNotFoundError(f"no reference data at {lake.reference_train}; run `modelguard simulate` or add it")
+    reference = pd.read_parquet(lake.reference_train)
+    missing = [c for c in [config.model.target, config.model.id_column] if c not in reference.columns]
+    if missing:
+        raise ValueError(f"reference data lacks columns: {', '.join(missing)}")
+
+    lake.write_json(build_batch_suite(reference, config), lake.expectation_suite("batches"))
+    lake.write_json(build_label_suite(config), lake.expectation_suite("labels"))
+
+    registry = Registry(config)
+    reference_hash = model.data_hash(reference)
+    champion = registry.by_alias(CHAMPION)
+    train, holdout = time_split(reference, config.model.timestamp_column, REFERENCE_HOLDOUT_SHARE)
+    if champion is None:
+        estimator = model.fit(config.model, train)
+        scores = model.predict_scores(estimator, config.model, holdout)
+        metrics = model.evaluate(config.model, holdout[config.model.target], scores)
+        version, _ = registry.register(
+            estimator,
+            train_key=f"init:{reference_hash}",
+            run_name="champion-init",
+            metrics=metrics,
+            tags={"trigger": "init", "train_window": "reference", "train_rows": len(train),
+                  "data_hash": reference_hash, "approval": "approved", "approved_by": "modelguard init",
+                  **{f"metric_{k}": round(v, 5) for k, v in metrics.items()}},
+        )
+        registry.set_alias(CHAMPION, version)  # set last: the version is complete before it serves
+        champion = registry.by_alias(CHAMPION)
+    estimator = registry.load(champion.version)
+    scored = holdout.copy()
+    scored["score"] = model.predict_scores(estimator, config.model, holdout)
+    lake.write_parquet(scored, lake.reference_scored)
+    profile = {
+        "rows": len(reference),
+        "data_hash": reference_hash,
+        "champion_version": champion.version,
+        "target_rate": float(reference[config.model.target].mean()),
+        "predicted_positive_rate": float((scored["score"] >= config.model.decision_threshold).mean()),
+        "baseline": {k.removeprefix("metric_"): float(v) for k, v in champion.tags.items() if k.startswith("metric_")},
+    }
+    lake.write_json(profile, lake.reference_profile)
+    return {"champion_version": champion.version, "reference_rows": len(reference), **profile["baseline"]}

@@ -1,0 +1,195 @@
+"""The MLflow model registry: versions, the aliases champion / challenger / previous_champion, tags.
+
+The only module that talks to MLflow's registry. Models are loaded only from this registry.
+Registration is idempotent: a version carries a `train_key` tag (what trained it, on which data),
+and registering the same key again returns the existing version instead of a duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelguard.config import PipelineConfig
+from modelguard.runtime import quiet_libraries
+
+CHAMPION, CHALLENGER, PREVIOUS_CHAMPION = "champion", "challenger", "previous_champion"
+ALIASES = (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION)
+PENDING_MOVE_TAG = "pending_alias_move"  # registered-model tag: an alias move in progress
+_MODEL_CACHE: dict[tuple[str, str, str], Any] = {}
+
+
+@dataclass(frozen=True)
+class Version:
+    version: str
+    tags: dict[str, str]
+    aliases: tuple[str, ...]
+    run_id: str | None
+    created_ms: int
+
+    @property
+    def approval(self) -> str | None:
+        return self.tags.get("approval")
+
+
+class Registry:
+    """The project's registered model in MLflow."""
+
+    def __init__(self, config: PipelineConfig) -> None:
+        quiet_libraries()
+        import mlflow
+        from mlflow import MlflowClient
+
+        self.config = config
+        self.name = config.model.name
+        self.tracking_uri = config.tracking_uri
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        self.client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
+
+    # --- experiment and runs -----------------------------------------------------------------
+    def experiment_id(self) -> str:
+        experiment = self.client.get_experiment_by_name(self.config.mlflow.experiment)
+        if experiment is not None:
+            return experiment.experiment_id
+        artifacts = Path(self.config.storage_root) / "mlartifacts"
+        artifact_location = None if self.tracking_uri.startswith("http") else artifacts.as_uri()
+        return self.client.create_experiment(self.config.mlflow.experiment, artifact_location=artifact_location)
+
+    def ensure_model(self) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_registered_model(self.name)
+        except MlflowException:
+            self.client.create_registered_model(
+                self.name, description="Managed by modelguard: champion serves, challenger competes."
+            )
+
+    # --- reading -----------------------------------------------------------------------------
+    def _to_version(self, mv) -> Version:
+        return Version(
+            version=str(mv.version),
+            tags=dict(mv.tags or {}),
+            aliases=tuple(getattr(mv, "aliases", None) or ()),
+            run_id=mv.run_id,
+            created_ms=int(mv.creation_timestamp or 0),
+        )
+
+    def get(self, version: str | int) -> Version | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self._to_version(self.client.get_model_version(self.name, str(version)))
+        except MlflowException:
+            return None
+
+    def by_alias(self, alias: str) -> Version | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self._to_version(self.client.get_model_version_by_alias(self.name, alias))
+        except MlflowException:
+            return None
+
+    def aliases(self) -> dict[str, str]:
+        """alias -> version for the aliases that are set."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            model = self.client.get_registered_model(self.name)
+        except MlflowException:
+            return {}
+        return {alias: str(version) for alias, version in (model.aliases or {}).items()}
+
+    def versions(self) -> list[Version]:
+        found = self.client.search_model_versions(f"name = '{self.name}'", max_results=1000)
+        return sorted((self._to_version(v) for v in found), key=lambda v: int(v.version))
+
+    def find_by_tag(self, key: str, value: str) -> Version | None:
+        matches = [v for v in self.versions() if v.tags.get(key) == value]
+        return matches[-1] if matches else None
+
+    def model_tags(self) -> dict[str, str]:
+        return dict(self.client.get_registered_model(self.name).tags or {})
+
+    # --- writing -----------------------------------------------------------------------------
+    def register(self, estimator, *, train_key: str, tags: dict[str, Any], metrics: dict[str, float],
+                 run_name: str) -> tuple[str, bool]:
+        """Log and register a fitted estimator; returns (version, created). Same train_key -> same version."""
+        import mlflow
+        import mlflow.sklearn
+
+        existing = self.find_by_tag("train_key", train_key)
+        if existing is not None:
+            return existing.version, False
+        self.ensure_model()
+        string_tags = {k: str(v) for k, v in tags.items()}
+        with mlflow.start_run(experiment_id=self.experiment_id(), run_name=run_name) as run:
+            mlflow.set_tags({**string_tags, "train_key": train_key})
+            mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v == v})
+            info = mlflow.sklearn.log_model(
+                estimator,
+                name="model",
+                # Explicit requirements: inferring them loads the model in a subprocess (seconds).
+                pip_requirements=[f"scikit-learn=={_sklearn_version()}"],
+                skops_trusted_types=_own_types(estimator),
+            )
+        version = self.client.create_model_version(self.name, info.model_uri, run_id=run.info.run_id,
+                                                   tags={**string_tags, "train_key": train_key})
+        return str(version.version), True
+
+    def set_tags(self, version: str, tags: dict[str, Any]) -> None:
+        for key, value in tags.items():
+            self.client.set_model_version_tag(self.name, str(version), key, str(value))
+
+    def set_alias(self, alias: str, version: str) -> None:
+        self.client.set_registered_model_alias(self.name, alias, str(version))
+
+    def delete_alias(self, alias: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.delete_registered_model_alias(self.name, alias)
+        except MlflowException:
+            pass
+
+    def set_model_tag(self, key: str, value: Any) -> None:
+        self.client.set_registered_model_tag(self.name, key, json.dumps(value) if not isinstance(value, str) else value)
+
+    def delete_model_tag(self, key: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.delete_registered_model_tag(self.name, key)
+        except MlflowException:
+            pass
+
+    # --- loading -----------------------------------------------------------------------------
+    def load(self, version: str):
+        """The scikit-learn estimator of a version of our registered model (cached: versions are immutable)."""
+        import mlflow.sklearn
+
+        key = (self.tracking_uri, self.name, str(version))
+        if key not in _MODEL_CACHE:
+            _MODEL_CACHE[key] = mlflow.sklearn.load_model(f"models:/{self.name}/{version}")
+        return _MODEL_CACHE[key]
+
+
+def _own_types(estimator) -> list[str]:
+    """Types skops would not load without being told: trusted, because we just fitted this estimator."""
+    from skops.io import dumps, get_untrusted_types
+
+    return get_untrusted_types(data=dumps(estimator))
+
+
+def _sklearn_version() -> str:
+    import sklearn
+
+    return sklearn.__version__
