@@ -7,6 +7,7 @@ and registering the same key again returns the existing version instead of a dup
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -155,10 +156,8 @@ class Registry:
     def delete_alias(self, alias: str) -> None:
         from mlflow.exceptions import MlflowException
 
-        try:
+        with contextlib.suppress(MlflowException):
             self.client.delete_registered_model_alias(self.name, alias)
-        except MlflowException:
-            pass
 
     def set_model_tag(self, key: str, value: Any) -> None:
         self.client.set_registered_model_tag(self.name, key, json.dumps(value) if not isinstance(value, str) else value)
@@ -166,10 +165,8 @@ class Registry:
     def delete_model_tag(self, key: str) -> None:
         from mlflow.exceptions import MlflowException
 
-        try:
+        with contextlib.suppress(MlflowException):
             self.client.delete_registered_model_tag(self.name, key)
-        except MlflowException:
-            pass
 
     # --- loading -----------------------------------------------------------------------------
     def load(self, version: str):

@@ -1,0 +1,256 @@
+"""Monitor stage: data and prediction drift (Evidently), realized performance on labelled batches,
+and the day's assessment by the policy engine.
+
+Outputs per batch under `reports/<batch_id>/`: `drift.html` (Evidently), `drift.json` (per-column
+verdicts), `assessment.json` (the state the policy saw and the actions it chose). Realized metrics
+go to the tidy table `metrics/performance.parquet` (batch_id, version, alias, segment, metric, value).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from modelguard import decisions, model
+from modelguard.compare import paired_bootstrap
+from modelguard.config import PipelineConfig
+from modelguard.policy import State, decide
+from modelguard.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry
+from modelguard.runtime import quiet_libraries
+from modelguard.storage import Lake, parse_batch_id
+
+DAG_ID = "modelguard_monitor"
+SCORE_COLUMN = "score"
+
+
+def _sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    return frame.sample(rows, random_state=seed) if len(frame) > rows else frame
+
+
+def drift_report(config: PipelineConfig, batch_id: str) -> dict:
+    """Evidently data drift of the features and the champion's score against the reference."""
+    lake = Lake(config.storage_root)
+    batch_path, predictions_path = lake.validated("batches", batch_id), lake.predictions(batch_id)
+    if not batch_path.exists() or not predictions_path.exists():
+        return {"batch_id": batch_id, "status": "not_accepted"}
+    quiet_libraries()
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    features = config.model.features
+    seed = int(parse_batch_id(batch_id).strftime("%Y%m%d"))
+    current = pd.read_parquet(batch_path)
+    current[SCORE_COLUMN] = pd.read_parquet(predictions_path)[f"score_{CHAMPION}"].to_numpy()
+    reference = pd.read_parquet(lake.reference_scored)
+    columns = [*features.all, SCORE_COLUMN]
+    current = _sample(current[columns], config.drift.sample_rows, seed)
+    reference = _sample(reference[columns], config.drift.sample_rows, 0)
+    definition = DataDefinition(numerical_columns=[*features.numeric, SCORE_COLUMN],
+                                categorical_columns=list(features.categorical))
+    snapshot = Report(
+        [DataDriftPreset(columns=columns, num_threshold=config.drift.num_threshold,
+                         cat_threshold=config.drift.cat_threshold)],
+        include_tests=False,
+    ).run(Dataset.from_pandas(current, data_definition=definition),
+          Dataset.from_pandas(reference, data_definition=definition))
+    folder = lake.report_dir(batch_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    html_path = folder / "drift.html"
+    tmp = folder / ".drift.html.tmp"
+    snapshot.save_html(str(tmp))
+    tmp.replace(html_path)
+
+    verdicts = {}
+    for metric in snapshot.dict()["metrics"]:
+        cfg = metric.get("config", {})
+        if not cfg.get("type", "").endswith("ValueDrift"):
+            continue
+        method, threshold, value = cfg.get("method", ""), float(cfg.get("threshold", 0)), float(metric["value"])
+        drifted = value < threshold if "p_value" in method else value >= threshold
+        verdicts[cfg["column"]] = {"method": method, "value": value, "threshold": threshold, "drifted": drifted}
+    drifted = sorted((c for c, v in verdicts.items() if v["drifted"] and c != SCORE_COLUMN),
+                     key=lambda c: -verdicts[c]["value"])
+    result = {
+        "batch_id": batch_id,
+        "status": "measured",
+        "columns": verdicts,
+        "drifted_features": drifted,
+        "drift_share": len(drifted) / len(features.all),
+        "score_drifted": verdicts.get(SCORE_COLUMN, {}).get("drifted", False),
+        "rows_compared": [len(current), len(reference)],
+    }
+    lake.write_json(result, folder / "drift.json")
+    return {k: v for k, v in result.items() if k != "columns"}
+
+
+# --- realized performance ---------------------------------------------------------------------
+def labelled_predictions(lake: Lake, config: PipelineConfig, batch_id: str) -> pd.DataFrame | None:
+    """A batch's predictions joined with its validated labels (and segment columns), or None."""
+    labels_path, predictions_path = lake.validated("labels", batch_id), lake.predictions(batch_id)
+    if not labels_path.exists() or not predictions_path.exists():
+        return None
+    key, target = config.model.id_column, config.model.target
+    joined = pd.read_parquet(predictions_path).merge(pd.read_parquet(labels_path)[[key, target]], on=key)
+    if config.model.segments:
+        batch = pd.read_parquet(lake.validated("batches", batch_id), columns=[key, *config.model.segments])
+        joined = joined.merge(batch, on=key, how="left")
+    return joined
+
+
+def scores_of(frame: pd.DataFrame, version: str) -> pd.Series | None:
+    """The scores a given registry version gave these rows, whichever alias it held when scoring."""
+    for alias in (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION):
+        column = f"version_{alias}"
+        if column in frame.columns and (frame[column].astype(str) == str(version)).all():
+            return frame[f"score_{alias}"]
+    return None
+
+
+def measure_performance(config: PipelineConfig, batch_id: str) -> dict:
+    """Realized metrics of every model that scored a labelled batch (all batches with labels so far)."""
+    lake = Lake(config.storage_root)
+    rows = []
+    measured = []
+    done = set(health_history(config)["batch_id"])  # labels arrive once: measure each batch once
+    for labelled_id in lake.validated_ids("labels"):
+        if labelled_id > batch_id or labelled_id in done:
+            continue
+        frame = labelled_predictions(lake, config, labelled_id)
+        if frame is None:
+            continue
+        for alias in (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION):
+            if f"score_{alias}" not in frame.columns:
+                continue
+            version = str(frame[f"version_{alias}"].iloc[0])
+            groups = [("all", frame)]
+            if alias == CHAMPION:
+                groups += [(f"{s}={value}", part) for s in config.model.segments for value, part in frame.groupby(s)]
+            for segment, part in groups:
+                metrics = model.evaluate(config.model, part[config.model.target], part[f"score_{alias}"])
+                rows += [{"batch_id": labelled_id, "alias": alias, "version": version, "segment": segment,
+                          "metric": name, "value": value} for name, value in metrics.items()]
+        measured.append(labelled_id)
+    if rows:
+        lake.upsert_rows(lake.performance_table, pd.DataFrame(rows), ["batch_id", "alias", "segment", "metric"])
+    return {"batch_id": batch_id, "newly_measured": measured}
+
+
+def _pooled(lake: Lake, config: PipelineConfig, batch_ids: list[str]) -> pd.DataFrame | None:
+    frames = [f for f in (labelled_predictions(lake, config, b) for b in batch_ids) if f is not None]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def _labelled_ids(lake: Lake, batch_id: str) -> list[str]:
+    """Accepted, scored batches with validated labels, up to today, in order."""
+    predicted = set(lake.prediction_ids())
+    return [b for b in lake.validated_ids("labels") if b <= batch_id and b in predicted]
+
+
+def _days_between(earlier: str | None, later: str) -> int | None:
+    if not earlier:
+        return None
+    return (parse_batch_id(later) - parse_batch_id(earlier)).days
+
+
+# --- the day's assessment ---------------------------------------------------------------------
+def build_state(config: PipelineConfig, batch_id: str) -> State:
+    """Everything the policy needs, gathered from the lake and the registry."""
+    lake = Lake(config.storage_root)
+    registry = Registry(config)
+    metric = config.challenger.metric
+    status = "accepted" if lake.validated("batches", batch_id).exists() else (
+        "quarantined" if (lake.quarantine_dir(batch_id) / "reason.json").exists() else "missing")
+    drift = lake.read_json(lake.report_dir(batch_id) / "drift.json", {}) or {}
+    drifted = tuple(drift.get("drifted_features", []))
+
+    streak = 0
+    day = parse_batch_id(batch_id)
+    while True:
+        previous = lake.read_json(lake.report_dir(day.isoformat()) / "drift.json")
+        if not previous or not previous.get("drifted_features"):
+            break
+        streak += 1
+        day -= dt.timedelta(days=1)
+
+    predictions = lake.predictions(batch_id)
+    positive_rate = float(pd.read_parquet(predictions, columns=["prediction"])["prediction"].mean()) \
+        if status == "accepted" and predictions.exists() else None
+    profile = lake.read_json(lake.reference_profile, {}) or {}
+
+    champion = registry.by_alias(CHAMPION)
+    previous_champion = registry.by_alias(PREVIOUS_CHAMPION)
+    challenger = registry.by_alias(CHALLENGER)
+    labelled = _labelled_ids(lake, batch_id)
+
+    champion_metric = None
+    recent = _pooled(lake, config, labelled[-config.policy.performance_window_days:])
+    if champion is not None and recent is not None:
+        scores = scores_of(recent, champion.version)
+        if scores is not None:
+            champion_metric = model.evaluate(config.model, recent[config.model.target], scores)[metric]
+
+    guardrail = None
+    promoted_on = champion.tags.get("promoted_on") if champion else None
+    if champion and previous_champion and promoted_on:
+        after = [b for b in labelled if b > promoted_on][-config.policy.guardrail_days:]
+        pooled = _pooled(lake, config, after) if len(after) >= config.policy.guardrail_days else None
+        if pooled is not None:
+            ours, theirs = scores_of(pooled, champion.version), scores_of(pooled, previous_champion.version)
+            if ours is not None and theirs is not None:
+                guardrail = paired_bootstrap(pooled[config.model.target], ours, theirs, metric=metric,
+                                             rounds=config.challenger.bootstrap_rounds,
+                                             confidence=config.challenger.confidence, seed=config.challenger.seed)
+
+    trained_on = [v.tags["trained_on"] for v in registry.versions() if v.tags.get("trained_on", "") <= batch_id
+                  and v.tags.get("trained_on") and v.tags.get("trigger") != "init"]
+    first_day = (lake.landed_ids("batches") or [batch_id])[0]
+    last_challenger = max(trained_on) if trained_on else None
+    retrains = [v.tags["trained_on"] for v in registry.versions()
+                if v.tags.get("trigger") in ("performance", "drift") and v.tags.get("trained_on", "") <= batch_id]
+
+    return State(
+        batch_id=batch_id,
+        batch_status=status,
+        drifted_features=drifted,
+        drift_streak=streak,
+        positive_rate=positive_rate,
+        reference_positive_rate=profile.get("predicted_positive_rate"),
+        champion_version=champion.version if champion else None,
+        champion_metric=champion_metric,
+        champion_baseline=float(champion.tags[f"metric_{metric}"]) if champion and f"metric_{metric}" in champion.tags else None,
+        guardrail=guardrail,
+        challenger_pending=bool(challenger and challenger.approval == "pending"),
+        days_since_retrain=_days_between(max(retrains) if retrains else None, batch_id),
+        days_since_challenger=_days_between(last_challenger or first_day, batch_id),
+    )
+
+
+def assess(config: PipelineConfig, batch_id: str) -> dict:
+    """Run the policy on today's state; log alerts; write the assessment the other DAGs act on."""
+    lake = Lake(config.storage_root)
+    state = build_state(config, batch_id)
+    actions = decide(state, config)
+    for action in actions:
+        if action.action in ("drift_alert", "performance_alert", "no_action"):
+            decisions.record(lake, batch_id=batch_id, dag_id=DAG_ID, action=action.action, reason=action.reason,
+                             model_version=state.champion_version, evidence=action.evidence)
+    assessment = {
+        "batch_id": batch_id,
+        "state": {**state.__dict__, "guardrail": state.guardrail.to_dict() if state.guardrail else None},
+        "actions": [a.__dict__ for a in actions],
+        "retrain": next((a.evidence["trigger"] for a in actions if a.action == "retrain"), None),
+        "rollback": any(a.action == "rollback" for a in actions),
+    }
+    lake.write_json(assessment, lake.report_dir(batch_id) / "assessment.json")
+    return {"batch_id": batch_id, "actions": [a.action for a in actions], "retrain": assessment["retrain"],
+            "rollback": assessment["rollback"]}
+
+
+def health_history(config: PipelineConfig) -> pd.DataFrame:
+    """The tidy performance table (empty frame when nothing is labelled yet)."""
+    lake = Lake(config.storage_root)
+    if not lake.performance_table.exists():
+        return pd.DataFrame(columns=["batch_id", "alias", "version", "segment", "metric", "value"])
+    return pd.read_parquet(lake.performance_table)
+
