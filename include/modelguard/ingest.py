@@ -126,3 +126,25 @@ def ingest_labels(config: PipelineConfig, batch_id: str) -> dict:
             decisions.record(lake, batch_id=label_id, dag_id=DAG_ID, action="quarantine_batch",
                              reason=f"labels: {result.reason}", kind="labels", on_day=batch_id)
     return {"batch_id": batch_id, "labels_accepted": accepted, "labels_quarantined": quarantined}
+
+
+def release_batch(config: PipelineConfig, batch_id: str) -> dict:
+    """Re-validate a quarantined batch from a fixed file and, if it passes, accept it.
+
+    The fixed file is `quarantine/<batch_id>/fixed.parquet|csv` if a person put one there, else the
+    landing file (replaced in place). The original bad file stays in quarantine either way.
+    """
+    lake = Lake(config.storage_root)
+    folder = lake.quarantine_dir(batch_id)
+    fixed = next((folder / f"fixed{s}" for s in (".parquet", ".csv") if (folder / f"fixed{s}").exists()), None)
+    source = fixed or lake.landing("batches", batch_id)
+    if source is None:
+        raise FileNotFoundError(f"nothing to release for {batch_id}: no fixed file in {folder} and none in landing")
+    result = check_file(lake, config, "batches", batch_id, source)
+    decisions.record(
+        lake, batch_id=batch_id, dag_id="modelguard_release",
+        action="accept_batch" if result.accepted else "quarantine_batch",
+        reason=("released from quarantine after re-validation of " + source.name) if result.accepted
+        else f"release refused, still failing: {result.reason}",
+    )
+    return {"batch_id": batch_id, "status": "accepted" if result.accepted else "quarantined", "source": str(source)}

@@ -1,0 +1,35 @@
+"""Train a challenger on the rolling window when the policy asks, register it and compare it with the champion."""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+from modelguard.dag_support import ASSESSED, BATCH_ID_PARAM_DOC, DEFAULT_ARGS, START_DATE, batch_id_from
+
+
+@dag(
+    dag_id="modelguard_challenge",
+    schedule=[Asset(ASSESSED)],
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["modelguard", "challenger", "retrain"],
+    params={
+        "batch_id": Param(None, type=["null", "string"], description=BATCH_ID_PARAM_DOC),
+        "trigger": Param(None, type=["null", "string"],
+                         description="Force a challenger now (e.g. 'manual'); empty: only if the assessment asks."),
+    },
+    doc_md=__doc__ + "\n\nA winning challenger gets tag `approval=pending`: approve it in the MLflow UI.",
+)
+def modelguard_challenge():
+    @task
+    def train_and_compare() -> dict:
+        from modelguard.tasks import challenge
+
+        context = get_current_context()
+        return challenge(batch_id_from(context), trigger=context["params"].get("trigger"))
+
+    train_and_compare()
+
+
+modelguard_challenge()

@@ -1,0 +1,33 @@
+"""Re-validate a quarantined batch from its fixed file and, if it passes, feed it back through the cycle."""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+from modelguard.dag_support import DEFAULT_ARGS, INGESTED, START_DATE, announce
+
+
+@dag(
+    dag_id="modelguard_release",
+    schedule=None,
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args={**DEFAULT_ARGS, "retries": 0},
+    tags=["modelguard", "ingest", "quarantine"],
+    params={"batch_id": Param(type="string", format="date", description="The quarantined batch, YYYY-MM-DD.")},
+    doc_md=__doc__ + "\n\nPut the fixed file at `quarantine/<batch_id>/fixed.parquet` (or replace the landing file).",
+)
+def modelguard_release():
+    @task(outlets=[Asset(INGESTED)])
+    def release_batch() -> dict:
+        from modelguard.tasks import release_batch as run
+
+        context = get_current_context()
+        result = run(context["params"]["batch_id"])
+        announce(context, INGESTED, result["batch_id"], status=result["status"])
+        return result
+
+    release_batch()
+
+
+modelguard_release()

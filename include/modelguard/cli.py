@@ -1,0 +1,165 @@
+"""The `modelguard` command line: init, simulate, replay, status, story, release, approve."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from modelguard.config import CONFIG_ENV_VAR, ConfigError, PipelineConfig, config_path, load_config
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help=f"Pipeline YAML (default ${CONFIG_ENV_VAR} "
+                                                   "or include/config/pipeline.yaml).")]
+
+
+def _config(path: Path | None) -> PipelineConfig:
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    os.environ[CONFIG_ENV_VAR] = str(config_path(path))  # tasks run in this process read the same file
+    return config
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=False)
+
+
+@app.command()
+def simulate(
+    config: ConfigOption = None,
+    days: Annotated[int, typer.Option(help="Days of batches.")] = 60,
+    rows: Annotated[int, typer.Option(help="Rows per daily batch.")] = 5000,
+    reference_rows: Annotated[int, typer.Option(help="Labelled reference rows.")] = 20_000,
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2026-09-01",
+    seed: Annotated[int, typer.Option()] = 42,
+    incident: Annotated[list[str] | None, typer.Option(help="kind@day, repeatable; default: the 60-day script.")] = None,
+    fresh: Annotated[bool, typer.Option(help="Delete the lake first.")] = False,
+) -> None:
+    """Generate the demo's fraud stream, labels and incident schedule into the lake."""
+    from modelguard.simulate import parse_incident
+    from modelguard.simulate import simulate as run
+
+    cfg = _config(config)
+    incidents = [parse_incident(spec) for spec in incident] if incident else None
+    with _progress() as progress:
+        task = progress.add_task("simulating days", total=days)
+        schedule = run(cfg.storage_root, start=dt.date.fromisoformat(start), days=days, rows=rows,
+                       reference_rows=reference_rows, seed=seed, incidents=incidents, fresh=fresh,
+                       progress=lambda n: progress.advance(task, n))
+    console.print(f"wrote {days} days x {rows} rows to {cfg.storage_root}; incidents:")
+    for item in schedule["incidents"]:
+        console.print(f"  {item['batch_id']}  {item['kind']:<14} expect {item['expected_response']}")
+
+
+@app.command()
+def init(config: ConfigOption = None) -> None:
+    """Train and register the first champion; build expectation suites and the reference profile."""
+    from modelguard.bootstrap import initialise
+
+    cfg = _config(config)
+    with console.status("training the first champion and building suites"):
+        result = initialise(cfg)
+    console.print(f"champion: {cfg.model.name} v{result['champion_version']} "
+                  f"({cfg.challenger.metric} {result.get(cfg.challenger.metric, float('nan')):.3f} on the reference holdout)")
+
+
+@app.command()
+def replay(
+    config: ConfigOption = None,
+    start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (inclusive).")] = None,
+    all_days: Annotated[bool, typer.Option("--all", help="Every day that has a landed batch.")] = False,
+    operator_approves: Annotated[bool, typer.Option(help="Simulate an engineer approving pending versions.")] = False,
+) -> None:
+    """Run the daily cycle day by day through the real Airflow DAGs (dag.test)."""
+    from modelguard.replay import ReplayError, days_between
+    from modelguard.replay import replay as run
+    from modelguard.storage import Lake
+
+    cfg = _config(config)
+    if all_days:
+        landed = Lake(cfg.storage_root).landed_ids("batches")
+        if not landed:
+            console.print("[red]no landed batches; run `modelguard simulate` first[/red]")
+            raise typer.Exit(1)
+        start, end = start or landed[0], end or landed[-1]
+    if not start or not end:
+        console.print("[red]give --start and --end (or --all)[/red]")
+        raise typer.Exit(2)
+    try:
+        days = days_between(start, end)
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    with _progress() as progress:
+        task = progress.add_task("replaying days", total=len(days))
+
+        def advance(batch_id: str, summary: dict) -> None:
+            progress.update(task, advance=1, description=f"replayed {batch_id}")
+
+        try:
+            run(cfg, days, operator_approves=operator_approves, on_day=advance)
+        except ReplayError as error:
+            console.print(f"[red]{error}[/red]")
+            raise typer.Exit(1) from None
+    console.print(f"replayed {len(days)} days ({start} .. {end}); runs are in the Airflow UI (`make up`)")
+
+
+@app.command()
+def status(config: ConfigOption = None, last: Annotated[int, typer.Option(help="Decisions to show.")] = 10) -> None:
+    """Champion, challenger, pending approvals, last decisions, open incidents."""
+    from modelguard.report import status_report
+
+    console.print(status_report(_config(config), last=last))
+
+
+@app.command()
+def story(config: ConfigOption = None) -> None:
+    """What happened in the simulated timeline: each incident and what the pipeline did about it."""
+    from modelguard.report import story_report
+
+    console.print(story_report(_config(config)))
+
+
+@app.command()
+def release(batch_id: str, config: ConfigOption = None) -> None:
+    """Re-validate a quarantined batch from its fixed file (quarantine/<id>/fixed.* or landing)."""
+    from modelguard.ingest import release_batch
+
+    result = release_batch(_config(config), batch_id)
+    console.print(json.dumps(result))
+    if result["status"] != "accepted":
+        raise typer.Exit(1)
+
+
+@app.command()
+def approve(version: str, config: ConfigOption = None,
+            by: Annotated[str, typer.Option(help="Who approves.")] = os.environ.get("USER", "cli")) -> None:
+    """Approve a version for promotion (same as setting tag approval=approved in the MLflow UI)."""
+    from modelguard.promote import PromotionRefused
+    from modelguard.promote import approve as run
+
+    try:
+        console.print(json.dumps(run(_config(config), version, by=by)))
+    except PromotionRefused as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""What every DAG file shares: owners, retries, asset URIs, and how a run finds its batch_id.
+
+Imported at DAG parse time: standard library only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "ml-oncall",
+    "retries": 2,
+    "retry_delay": dt.timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+}
+START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+# Assets: each stage announces that the day's outputs are in the lake.
+INGESTED = "modelguard://lake/validated"
+SCORED = "modelguard://lake/predictions"
+ASSESSED = "modelguard://lake/reports/assessment"
+
+BATCH_ID_PARAM_DOC = "Day to process, YYYY-MM-DD. Empty: the run's logical date or the triggering asset event's batch."
+
+
+def batch_id_from(context: dict) -> str:
+    """The batch this run is about: a Param, else the asset event that triggered it, else the logical date."""
+    params = context.get("params") or {}
+    if params.get("batch_id"):
+        return str(params["batch_id"])
+    for events in (context.get("triggering_asset_events") or {}).values():
+        for event in reversed(list(events)):
+            extra = getattr(event, "extra", None) or {}
+            if extra.get("batch_id"):
+                return str(extra["batch_id"])
+    logical = context.get("logical_date") or context.get("dag_run").run_after
+    return logical.date().isoformat()
+
+
+def announce(context: dict, uri: str, batch_id: str, **extra: Any) -> None:
+    """Attach the batch_id to the asset event this task emits, so downstream runs know their day."""
+    for asset, event in _outlet_items(context):
+        if getattr(asset, "uri", None) == uri:
+            event.extra = {"batch_id": batch_id, **extra}
+
+
+def _outlet_items(context: dict):
+    events = context.get("outlet_events")
+    task = context.get("task")
+    for asset in getattr(task, "outlets", []) or []:
+        yield asset, events[asset]

@@ -1,0 +1,160 @@
+"""Promotion and rollback: the only code that moves the `champion` alias.
+
+An alias move touches several registry entries, which MLflow cannot change atomically. So the
+intent is written first (registered-model tag `pending_alias_move`), the aliases are moved with
+`champion` always pointing at a complete version, and the intent is deleted last. A run that finds
+an intent left behind (server died mid-way) completes it before doing anything else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from modelguard import decisions
+from modelguard.config import PipelineConfig
+from modelguard.registry import CHALLENGER, CHAMPION, PENDING_MOVE_TAG, PREVIOUS_CHAMPION, Registry
+from modelguard.storage import Lake
+
+PROMOTE_DAG_ID = "modelguard_promote"
+ROLLBACK_DAG_ID = "modelguard_rollback"
+
+
+class PromotionRefused(RuntimeError):
+    """A gate failed: the version is unknown, does not load, or did not pass its comparison."""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _move(registry: Registry, kind: str, to_version: str, from_version: str | None, batch_id: str, by: str) -> None:
+    """Apply a promotion or a rollback (idempotent steps, in an order that never loses champion)."""
+    registry.set_model_tag(PENDING_MOVE_TAG, {"kind": kind, "to": to_version, "from": from_version,
+                                              "batch_id": batch_id, "by": by})
+    stamp = {"promoted_on" if kind == "promote" else "restored_on": batch_id,
+             "promoted_by" if kind == "promote" else "restored_by": by, f"{kind}d_at": _now()}
+    registry.set_tags(to_version, stamp)
+    if kind == "promote":
+        registry.set_tags(to_version, {"approval": "approved"})
+        if from_version and from_version != to_version:
+            registry.set_alias(PREVIOUS_CHAMPION, from_version)
+        registry.set_alias(CHAMPION, to_version)
+        if registry.aliases().get(CHALLENGER) == to_version:
+            registry.delete_alias(CHALLENGER)
+    else:
+        registry.set_alias(CHAMPION, to_version)
+        if from_version and from_version != to_version:
+            registry.set_tags(from_version, {"rolled_back_on": batch_id, "approval": "rejected"})
+        if registry.aliases().get(PREVIOUS_CHAMPION) == to_version:
+            registry.delete_alias(PREVIOUS_CHAMPION)
+    registry.delete_model_tag(PENDING_MOVE_TAG)
+
+
+def repair(config: PipelineConfig) -> dict | None:
+    """Complete an alias move that an earlier run left half-done. Returns what was repaired."""
+    registry = Registry(config)
+    try:
+        pending = registry.model_tags().get(PENDING_MOVE_TAG)
+    except Exception:  # noqa: BLE001 - no registered model yet: nothing to repair
+        return None
+    if not pending:
+        return None
+    move = json.loads(pending)
+    _move(registry, move["kind"], move["to"], move["from"], move["batch_id"], move["by"])
+    return move
+
+
+def _ever_served(version) -> bool:
+    tags = version.tags
+    return tags.get("trigger") == "init" or "promoted_on" in tags or "rolled_back_on" in tags
+
+
+def _check_gates(registry: Registry, version: str, force: bool) -> None:
+    found = registry.get(version)
+    if found is None:
+        raise PromotionRefused(f"version {version} of {registry.name!r} does not exist")
+    try:
+        registry.load(version)
+    except Exception as error:  # noqa: BLE001 - any load failure refuses the promotion
+        raise PromotionRefused(f"version {version} does not load: {error}") from None
+    if not force and found.tags.get("comparison") not in ("passed", None) and found.tags.get("trigger") != "init":
+        raise PromotionRefused(f"version {version} did not pass its comparison with the champion; "
+                               "promote with force=true to override")
+
+
+def promote(config: PipelineConfig, batch_id: str, version: str | None = None, force: bool = False,
+            by: str = "modelguard") -> dict:
+    """Promote `version` (manual), else apply an approval made in the registry, else auto-promote."""
+    lake = Lake(config.storage_root)
+    repaired = repair(config)
+    registry = Registry(config)
+    champion = registry.by_alias(CHAMPION)
+    champion_version = champion.version if champion else None
+
+    if version is None:
+        # A person moved `champion` by hand in the MLflow UI: record it and keep a rollback target.
+        if champion and not champion.tags.get("promoted_on") and champion.tags.get("trigger") != "init":
+            previous = champion.tags.get("compared_with")
+            registry.set_tags(champion.version, {"promoted_on": batch_id, "promoted_by": "mlflow-ui (alias moved)",
+                                                 "approval": "approved"})
+            if previous and previous != champion.version:
+                registry.set_alias(PREVIOUS_CHAMPION, previous)
+            decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="promote",
+                             model_version=champion.version, reason="champion alias moved by hand in the registry",
+                             by="mlflow-ui")
+            return {"batch_id": batch_id, "status": "recorded_manual_move", "version": champion.version}
+        approved = [v for v in registry.versions() if v.version != champion_version and not _ever_served(v)
+                    and (v.approval == "approved" or (config.policy.auto_promote and v.approval == "pending"))]
+        if not approved:
+            return {"batch_id": batch_id, "status": "nothing_approved", "repaired": repaired}
+        candidate = approved[-1]  # the newest approved version
+        version = candidate.version
+        by = candidate.tags.get("approved_by", "registry tag approval=approved") \
+            if candidate.approval == "approved" else "policy.auto_promote"
+
+    version = str(version)
+    if version == champion_version:
+        return {"batch_id": batch_id, "status": "already_champion", "version": version}
+    _check_gates(registry, version, force)
+    _move(registry, "promote", version, champion_version, batch_id, by)
+    decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="promote", model_version=version,
+                     reason=f"v{version} replaces v{champion_version} as champion (approved by {by})"
+                            + (" [forced]" if force else ""), previous_champion=champion_version, by=by)
+    return {"batch_id": batch_id, "status": "promoted", "version": version, "previous": champion_version}
+
+
+def rollback(config: PipelineConfig, batch_id: str, version: str | None = None, by: str = "modelguard") -> dict:
+    """Restore `version` (manual) or, if today's assessment asks for it, `previous_champion`."""
+    lake = Lake(config.storage_root)
+    repair(config)
+    registry = Registry(config)
+    champion = registry.by_alias(CHAMPION)
+    reason = f"manual rollback by {by}"
+    if version is None:
+        assessment = lake.read_json(lake.report_dir(batch_id) / "assessment.json", {}) or {}
+        if not assessment.get("rollback"):
+            return {"batch_id": batch_id, "status": "not_needed"}
+        previous = registry.by_alias(PREVIOUS_CHAMPION)
+        if previous is None:
+            return {"batch_id": batch_id, "status": "no_previous_champion"}
+        version = previous.version
+        reason = next(a["reason"] for a in assessment["actions"] if a["action"] == "rollback")
+    version = str(version)
+    if champion and version == champion.version:
+        return {"batch_id": batch_id, "status": "already_champion", "version": version}
+    _check_gates(registry, version, force=True)
+    _move(registry, "rollback", version, champion.version if champion else None, batch_id, by)
+    decisions.record(lake, batch_id=batch_id, dag_id=ROLLBACK_DAG_ID, action="rollback", model_version=version,
+                     reason=reason, rolled_back=champion.version if champion else None, by=by)
+    return {"batch_id": batch_id, "status": "rolled_back", "version": version,
+            "rolled_back": champion.version if champion else None}
+
+
+def approve(config: PipelineConfig, version: str, by: str = "cli") -> dict:
+    """What a person does in the MLflow UI: tag the version `approval=approved`."""
+    registry = Registry(config)
+    if registry.get(version) is None:
+        raise PromotionRefused(f"version {version} of {registry.name!r} does not exist")
+    registry.set_tags(version, {"approval": "approved", "approved_by": by})
+    return {"version": str(version), "approval": "approved", "by": by}
