@@ -1,0 +1,58 @@
+"""Every DAG file imports through Airflow's DagBag, and every DAG is fit to run unattended."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT
+
+DAG_FILES = sorted((PROJECT / "dags").glob("*.py"))
+HEAVY = {"pandas", "numpy", "great_expectations", "evidently", "mlflow", "sklearn", "scipy"}
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(PROJECT / "dags"))
+
+
+def test_no_import_errors(dagbag) -> None:
+    assert dagbag.import_errors == {}
+    assert len(dagbag.dags) == len(DAG_FILES) == 7
+
+
+@pytest.mark.parametrize("dag_id", ["modelguard_ingest", "modelguard_score", "modelguard_monitor",
+                                    "modelguard_challenge", "modelguard_promote", "modelguard_rollback",
+                                    "modelguard_release"])
+def test_dag_is_fit_to_run_unattended(dagbag, dag_id: str) -> None:
+    dag = dagbag.dags[dag_id]
+    assert dag is not None
+    assert "modelguard" in dag.tags and len(dag.tags) >= 2
+    assert dag.doc_md and dag.max_active_runs == 1 and not dag.catchup
+    for task in dag.tasks:
+        assert task.owner == "ml-oncall"
+        assert task.retries >= (0 if dag_id == "modelguard_release" else 1)
+
+
+def test_manual_dags_take_params(dagbag) -> None:
+    assert "version" in dagbag.dags["modelguard_promote"].params
+    assert "force" in dagbag.dags["modelguard_promote"].params
+    assert "version" in dagbag.dags["modelguard_rollback"].params
+    assert "batch_id" in dagbag.dags["modelguard_release"].params
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=[p.name for p in DAG_FILES])
+def test_dag_files_import_nothing_heavy_at_top_level(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    for node in tree.body:
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        for name in names:
+            assert name.split(".")[0] not in HEAVY, f"{path.name} imports {name} at top level"
+            assert name.split(".")[0] in {"__future__", "airflow", "modelguard"}
+            if name.startswith("modelguard"):
+                assert name == "modelguard.dag_support", f"{path.name} imports {name} at parse time"
