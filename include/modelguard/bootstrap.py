@@ -14,10 +14,19 @@ REFERENCE_HOLDOUT_SHARE = 0.2
 
 
 def time_split(frame: pd.DataFrame, timestamp_column: str | None, holdout_share: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Earlier rows to train on, the latest `holdout_share` to evaluate on (no look-ahead)."""
-    ordered = frame.sort_values(timestamp_column, kind="stable") if timestamp_column else frame
-    cut = int(len(ordered) * (1 - holdout_share))
-    return ordered.iloc[:cut], ordered.iloc[cut:]
+    """Earlier rows to train on, about the latest `holdout_share` to evaluate on (no look-ahead).
+
+    With timestamps the cut falls on a day boundary, so the holdout has whole days (a partial day
+    would skew time-of-day features and look like drift against every batch).
+    """
+    if not timestamp_column:
+        cut = int(len(frame) * (1 - holdout_share))
+        return frame.iloc[:cut], frame.iloc[cut:]
+    days = pd.to_datetime(frame[timestamp_column]).dt.floor("D")
+    cut_day = days.sort_values().iloc[int(len(frame) * (1 - holdout_share))]
+    if cut_day == days.min():
+        cut_day = days.max()
+    return frame[days < cut_day], frame[days >= cut_day]
 
 
 def initialise(config: PipelineConfig) -> dict:

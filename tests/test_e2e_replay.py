@@ -1,0 +1,115 @@
+"""End to end: a short simulated timeline replayed through the real DAGs (Airflow dag.test against a
+temp SQLite metadata DB), with a real MLflow registry (temp SQLite store), GX and Evidently."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelguard import decisions
+from modelguard.config import load_config
+from modelguard.registry import CHALLENGER, CHAMPION, Registry
+from modelguard.storage import Lake
+from tests.conftest import PROJECT, write_config
+
+pytestmark = pytest.mark.e2e
+
+SHORT_TIMELINE = {
+    "challenger": {"window_days": 4, "holdout_days": 1, "min_rows": 1000, "every_days": 30, "bootstrap_rounds": 200},
+    "policy": {"performance_window_days": 1, "cooldown_days": 1},
+    "validation": {"min_rows": 50},
+}
+
+
+def modelguard(*args: str, env: dict) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "modelguard.cli", *args], env=env, capture_output=True, text=True,
+                          cwd=PROJECT, timeout=900)
+    assert done.returncode == 0, f"modelguard {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("e2e")
+    config_file = write_config(folder, **SHORT_TIMELINE)
+    env = {**os.environ, "MODELGUARD_CONFIG": str(config_file), "AIRFLOW_HOME": str(folder / "airflow"),
+           "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags")}
+    modelguard("simulate", "--days", "12", "--rows", "2500", "--reference-rows", "8000",
+               "--incident", "null_storm@2", "--incident", "concept_drift@4", env=env)
+    modelguard("init", env=env)
+    replay = modelguard("replay", "--all", env=env)
+    config = load_config(config_file)
+    return config, Lake(config.storage_root), env, replay
+
+
+def test_the_null_storm_is_quarantined_and_never_scored(replayed) -> None:
+    config, lake, _, _ = replayed
+    entries = decisions.for_batch(lake, "2026-09-03")
+    assert [e["action"] for e in entries if e["dag_id"] == "modelguard_ingest"] == ["quarantine_batch"]
+    assert "customer_age" in json.loads((lake.quarantine_dir("2026-09-03") / "reason.json").read_text())["reason"]
+    assert not lake.predictions("2026-09-03").exists()
+    accepted = [e["batch_id"] for e in decisions.read_decisions(lake) if e["action"] == "accept_batch"]
+    assert len(accepted) == 11 and "2026-09-03" not in accepted
+
+
+def test_every_accepted_day_has_predictions_and_an_evidently_report(replayed) -> None:
+    _, lake, _, _ = replayed
+    for batch_id in ("2026-09-01", "2026-09-06", "2026-09-12"):
+        assert lake.predictions(batch_id).exists()
+        assert "evidently" in (lake.report_dir(batch_id) / "drift.html").read_text()[:200000].lower()
+        assert json.loads((lake.report_dir(batch_id) / "assessment.json").read_text())["actions"]
+
+
+def test_concept_drift_raises_a_performance_alert(replayed) -> None:
+    _, lake, _, _ = replayed
+    alerts = [e["batch_id"] for e in decisions.read_decisions(lake) if e["action"] == "performance_alert"]
+    assert alerts and min(alerts) >= "2026-09-08"  # drift on 09-05, labels three days late
+
+
+def test_a_challenger_is_registered_and_waits_for_approval(replayed) -> None:
+    config, lake, _, _ = replayed
+    registry = Registry(config)
+    aliases = registry.aliases()
+    assert aliases[CHAMPION] == "1"
+    challenger = registry.get(aliases[CHALLENGER])
+    assert challenger.approval == "pending"
+    assert challenger.tags["trigger"] == "performance" and challenger.tags["comparison"] == "passed"
+    # trained only on accepted days: the quarantined 09-03 is not in any training window's data
+    log = decisions.read_decisions(lake)
+    requested = [e for e in log if e["action"] == "request_approval"]
+    assert [e["model_version"] for e in requested][-1] == challenger.version
+    assert any(e["action"] == "register_challenger" for e in log)
+
+
+def test_rerunning_a_day_changes_nothing(replayed) -> None:
+    config, lake, env, _ = replayed
+    before_log = decisions.read_decisions(lake)
+    before_versions = [v.version for v in Registry(config).versions()]
+    day = next(e["batch_id"] for e in before_log if e["action"] == "request_approval")
+    modelguard("replay", "--start", day, "--end", day, env=env)
+    after_log = decisions.read_decisions(lake)
+    assert [(e["batch_id"], e["action"], e["model_version"]) for e in after_log] == \
+        [(e["batch_id"], e["action"], e["model_version"]) for e in before_log] or \
+        sorted((e["batch_id"], e["action"], e["model_version"]) for e in after_log) == \
+        sorted((e["batch_id"], e["action"], e["model_version"]) for e in before_log)
+    assert [v.version for v in Registry(config).versions()] == before_versions
+
+
+def test_runs_are_recorded_in_the_airflow_metadata_db(replayed) -> None:
+    _, _, env, _ = replayed
+    import sqlite3
+
+    db = sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")
+    runs = dict(db.execute("select dag_id, count(*) from dag_run where state='success' group by dag_id").fetchall())
+    assert runs["modelguard_ingest"] >= 12 and runs["modelguard_monitor"] >= 12
+
+
+def test_status_names_the_pending_approval(replayed) -> None:
+    _, _, env, _ = replayed
+    out = modelguard("status", env=env).stdout
+    assert "pending approvals: v" in out and "champion" in out
