@@ -6,16 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from modelguard.compare import Comparison
 from modelguard.config import parse_config
 from modelguard.policy import State, decide
+
 from tests.conftest import FRAUD_MODEL
 
 CONFIG = parse_config({"model": FRAUD_MODEL}, base_dir=Path("/tmp"))
 HEALTHY = {"champion_version": "1", "champion_metric": 0.85, "champion_baseline": 0.86, "positive_rate": 0.03,
            "reference_positive_rate": 0.027, "days_since_challenger": 3}
 PREVIOUS_BETTER = Comparison("roc_auc", baseline=0.55, candidate=0.84, difference=0.29, low=0.22, high=0.35, rows=8000, positives=160)
+BOTH_FAIL = Comparison("roc_auc", baseline=0.30, candidate=0.34, difference=0.04, low=0.02, high=0.06, rows=8000, positives=160)
 NOISE = Comparison("roc_auc", baseline=0.85, candidate=0.855, difference=0.005, low=-0.02, high=0.03, rows=8000, positives=160)
 
 CASES = [
@@ -36,6 +37,11 @@ CASES = [
      ["performance_alert"], None),
     ("small dip inside tolerance", {"champion_metric": 0.80}, ["no_action"], None),
     ("bad promotion", {"guardrail": PREVIOUS_BETTER, "champion_metric": 0.55}, ["performance_alert", "rollback"], None),
+    ("bad promotion, previous champion healthy again", {"guardrail": PREVIOUS_BETTER, "previous_champion_baseline": 0.86,
+                                                         "champion_metric": 0.55}, ["performance_alert", "rollback"], None),
+    ("concept drift: both champions fail, rolling back fixes nothing",
+     {"guardrail": BOTH_FAIL, "previous_champion_baseline": 0.86, "champion_metric": 0.30},
+     ["performance_alert", "retrain"], "performance"),
     ("promotion within noise", {"guardrail": NOISE}, ["no_action"], None),
     ("scheduled challenger cycle", {"days_since_challenger": 14}, ["retrain"], "schedule"),
 ]

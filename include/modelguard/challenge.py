@@ -12,21 +12,61 @@ import pandas as pd
 from modelguard import decisions, model
 from modelguard.compare import paired_bootstrap
 from modelguard.config import PipelineConfig
-from modelguard.monitor import _labelled_ids
+from modelguard.monitor import health_history, labelled_batch_ids
 from modelguard.registry import CHALLENGER, CHAMPION, Registry
 from modelguard.storage import Lake
 
 DAG_ID = "modelguard_challenge"
 
 
-def training_window(lake: Lake, config: PipelineConfig, batch_id: str) -> tuple[list[str], list[str]]:
+def drift_onset(config: PipelineConfig, labelled: list[str]) -> str | None:
+    """First labelled day of the current run of days on which the champion of that day fell below
+    its baseline: where the new concept starts. None if the latest labelled day is healthy."""
+    history = health_history(config)
+    metric = config.challenger.metric
+    served = history[(history["alias"] == CHAMPION) & (history["segment"] == "all") & (history["metric"] == metric)]
+    registry = Registry(config)
+    baselines: dict[str, float | None] = {}
+    onset = None
+    for batch_id in reversed(labelled):
+        row = served[served["batch_id"] == batch_id]
+        if row.empty:
+            break
+        version = str(row["version"].iloc[0])
+        if version not in baselines:
+            found = registry.get(version)
+            baselines[version] = float(found.tags[f"metric_{metric}"]) if found and f"metric_{metric}" in found.tags else None
+        baseline = baselines[version]
+        if baseline is None or float(row["value"].iloc[0]) >= baseline - config.policy.max_metric_drop:
+            break
+        onset = batch_id
+    return onset
+
+
+def training_window(lake: Lake, config: PipelineConfig, batch_id: str, trigger: str | None = None
+                    ) -> tuple[list[str], list[str]]:
     """(train batch ids, holdout batch ids): the holdout is the latest labelled days, training the
-    `window_days` before them. Only accepted batches have predictions, so quarantined rows never enter."""
-    labelled = _labelled_ids(lake, batch_id)
+    `window_days` before them. Only accepted batches have predictions, so quarantined rows never enter.
+
+    After a performance drop the old concept is no longer the truth: training starts at the drift
+    onset if the days since then hold enough rows (the field guide's "retrain on fresh data").
+    """
+    labelled = labelled_batch_ids(lake, batch_id)
     holdout_days, window_days = config.challenger.holdout_days, config.challenger.window_days
     holdout = labelled[-holdout_days:]
     train = labelled[:-holdout_days][-window_days:] if len(labelled) > holdout_days else []
+    if trigger == "performance":
+        onset = drift_onset(config, labelled)
+        fresh = [b for b in train if onset and b >= onset]
+        if fresh and _rows(lake, fresh) >= config.challenger.min_rows:
+            train = fresh
     return train, holdout
+
+
+def _rows(lake: Lake, batch_ids: list[str]) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(lake.validated("labels", b)).metadata.num_rows for b in batch_ids)
 
 
 def _load(lake: Lake, config: PipelineConfig, batch_ids: list[str]) -> pd.DataFrame:
@@ -47,7 +87,7 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
     if not trigger:
         return {"batch_id": batch_id, "status": "not_due"}
     rules, target = config.challenger, config.model.target
-    train_ids, holdout_ids = training_window(lake, config, batch_id)
+    train_ids, holdout_ids = training_window(lake, config, batch_id, trigger)
     train, holdout = _load(lake, config, train_ids), _load(lake, config, holdout_ids)
     problem = None
     if len(train) < rules.min_rows:

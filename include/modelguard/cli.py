@@ -40,7 +40,7 @@ def simulate(
     config: ConfigOption = None,
     days: Annotated[int, typer.Option(help="Days of batches.")] = 60,
     rows: Annotated[int, typer.Option(help="Rows per daily batch.")] = 5000,
-    reference_rows: Annotated[int, typer.Option(help="Labelled reference rows.")] = 20_000,
+    reference_rows: Annotated[int, typer.Option(help="Labelled reference rows.")] = 60_000,
     start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2026-09-01",
     seed: Annotated[int, typer.Option()] = 42,
     incident: Annotated[list[str] | None, typer.Option(help="kind@day, repeatable; default: the 60-day script.")] = None,

@@ -141,7 +141,7 @@ def _pooled(lake: Lake, config: PipelineConfig, batch_ids: list[str]) -> pd.Data
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def _labelled_ids(lake: Lake, batch_id: str) -> list[str]:
+def labelled_batch_ids(lake: Lake, batch_id: str) -> list[str]:
     """Accepted, scored batches with validated labels, up to today, in order."""
     predicted = set(lake.prediction_ids())
     return [b for b in lake.validated_ids("labels") if b <= batch_id and b in predicted]
@@ -181,7 +181,7 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
     champion = registry.by_alias(CHAMPION)
     previous_champion = registry.by_alias(PREVIOUS_CHAMPION)
     challenger = registry.by_alias(CHALLENGER)
-    labelled = _labelled_ids(lake, batch_id)
+    labelled = labelled_batch_ids(lake, batch_id)
 
     champion_metric = None
     recent = _pooled(lake, config, labelled[-config.policy.performance_window_days:])
@@ -220,6 +220,8 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
         champion_metric=champion_metric,
         champion_baseline=float(champion.tags[f"metric_{metric}"]) if champion and f"metric_{metric}" in champion.tags else None,
         guardrail=guardrail,
+        previous_champion_baseline=float(previous_champion.tags[f"metric_{metric}"])
+        if previous_champion and f"metric_{metric}" in previous_champion.tags else None,
         challenger_pending=bool(challenger and challenger.approval == "pending"),
         days_since_retrain=_days_between(max(retrains) if retrains else None, batch_id),
         days_since_challenger=_days_between(last_challenger or first_day, batch_id),

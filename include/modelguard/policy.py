@@ -9,7 +9,8 @@ champion. Rules, in the field guide's spirit:
   promote;
 - a realized performance drop (concept drift) alerts and triggers retraining;
 - cooldown: no retraining within `cooldown_days` of the last, nor while a challenger awaits approval;
-- a promotion that proves worse than the previous champion on the same rows is rolled back.
+- a promotion that proves worse than the previous champion on the same rows is rolled back, if the
+  previous champion is healthy on them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class State:
     champion_metric: float | None = None  # realized, pooled over the last labelled days
     champion_baseline: float | None = None  # the same metric on the champion's own holdout
     guardrail: Comparison | None = None  # previous champion (candidate) vs champion, post-promotion rows
+    previous_champion_baseline: float | None = None  # the previous champion's metric on its own holdout
     challenger_pending: bool = False
     days_since_retrain: int | None = None
     days_since_challenger: int | None = None  # since the last challenger was trained, any trigger
@@ -74,7 +76,11 @@ def decide(state: State, config: PipelineConfig) -> list[Action]:
                                   {"positive_rate": rate, "reference_positive_rate": ref, "output_anomaly": True}))
 
     guardrail = state.guardrail
-    if guardrail is not None and guardrail.wins_by(policy.rollback_margin):
+    # Roll back only to a model that is healthy now: under concept drift both may fail, and
+    # swapping one failing model for another fixes nothing (retraining does).
+    previous_healthy = state.previous_champion_baseline is None or (
+        guardrail is not None and guardrail.candidate >= state.previous_champion_baseline - policy.max_metric_drop)
+    if guardrail is not None and guardrail.wins_by(policy.rollback_margin) and previous_healthy:
         actions.append(Action(
             "rollback",
             f"since its promotion, champion v{state.champion_version} scores {guardrail.baseline:.3f} against "

@@ -184,7 +184,7 @@ def simulate(
     start: dt.date = dt.date(2026, 9, 1),
     days: int = 60,
     rows: int = 5000,
-    reference_rows: int = 20_000,
+    reference_rows: int = 60_000,
     seed: int = 42,
     incidents: list[Incident] | None = None,
     fresh: bool = False,
