@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from modelguard.config import CONFIG_ENV_VAR, ConfigError, PipelineConfig, config_path, load_config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help=f"Pipeline YAML (default ${CONFIG_ENV_VAR} "
                                                    "or include/config/pipeline.yaml).")]
 

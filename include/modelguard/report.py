@@ -74,27 +74,32 @@ def story_report(config: PipelineConfig) -> Group:
     if not schedule:
         return Group(Text("no simulated timeline in this lake (run `make demo`)"))
     log = decisions.read_decisions(lake)
-    table = Table(title=f"modelguard: {schedule['days']} simulated days from {schedule['start']}", show_lines=True)
-    for column in ("day", "incident", "expected", "what the pipeline did", "ok"):
-        table.add_column(column, overflow="fold")
     rows = match_incidents(schedule, log)
+    lines: list[Text] = [Text(f"modelguard: {schedule['days']} simulated days from {schedule['start']}, "
+                              f"{schedule['rows_per_day']} rows a day, labels {schedule['label_delay_days']} days late",
+                              style="bold")]
     for row in rows:
         response = row["response"]
-        did = (f"{response['action']} on {response['batch_id']}"
-               + (f" (v{response['model_version']})" if response.get("model_version") else "")
-               + f": {response['reason']}") if response else "no matching response"
+        mark = "[ok]" if row["met"] else "[MISSED]"
+        lines.append(Text(f"\n{row['batch_id']}  {row['kind']}: {row['description']}", style="bold"))
+        lines.append(Text(f"  expected {row['expected_response']:<18} {mark}",
+                          style="green" if row["met"] else "red"))
+        if response:
+            version = f" v{response['model_version']}" if response.get("model_version") else ""
+            lines.append(Text(f"  did      {response['action']}{version} on {response['batch_id']} "
+                              f"(+{row['days_to_response']}d): {response['reason'][:160]}"))
         if row["follow_ups"]:
-            did += "\n" + " -> ".join(f"{f['action']} +{f['days_after']}d" + (f" v{f['model_version']}" if f["model_version"] else "")
-                                     for f in row["follow_ups"])
-        table.add_row(row["batch_id"], f"{row['kind']}\n{row['description']}", row["expected_response"], did,
-                      "[green]yes[/green]" if row["met"] else "[red]NO[/red]")
+            chain = " -> ".join(f"{f['action']}" + (f" v{f['model_version']}" if f["model_version"] else "")
+                                + f" +{f['days_after']}d" for f in row["follow_ups"])
+            lines.append(Text(f"  chain    {chain}"))
     false_alarms = quiet_day_actions(schedule, log)
     counts: dict[str, int] = {}
     for entry in log:
         counts[entry["action"]] = counts.get(entry["action"], 0) + 1
     registry = Registry(config)
     aliases = registry.aliases()
-    lines = [
+    lines += [
+        Text(""),
         Text(f"incidents met by the expected response: {sum(r['met'] for r in rows)}/{len(rows)}"),
         Text(f"alerts or registry actions on quiet days: {len(false_alarms)}"
              + (" (" + ", ".join(f"{e['action']} {e['batch_id']}" for e in false_alarms[:6]) + ")" if false_alarms else "")),
@@ -103,7 +108,7 @@ def story_report(config: PipelineConfig) -> Group:
         Text(f"look at: {lake.root}/reports/<day>/drift.html (Evidently), {lake.root}/quarantine/<day>/report.html, "
              f"{lake.decisions_log}; `make up` for the Airflow UI (127.0.0.1:8080) and MLflow UI (127.0.0.1:5000)"),
     ]
-    return Group(table, *lines)
+    return Group(*lines)
 
 
 def status_report(config: PipelineConfig, last: int = 10) -> Group:
