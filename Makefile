@@ -11,7 +11,7 @@ export GX_ANALYTICS_ENABLED = false
 DAYS ?= 60
 ROWS ?= 5000
 
-.PHONY: install demo test lint simulate replay status clean
+.PHONY: install demo test lint up down status clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q --disable-pip-version-check uv==0.13.8
@@ -35,6 +35,12 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check include dags plugins tests benchmarks
+
+up: install
+	@bash scripts/up.sh
+
+down:
+	@bash scripts/down.sh
 
 status: install
 	$(VENV)/bin/modelguard status
