@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
-from modelguard.dag_support import ASSESSED, BATCH_ID_PARAM_DOC, DEFAULT_ARGS, START_DATE, batch_id_from
+
+from modelguard.dag_support import (
+    BATCH_ID_PARAM_DOC,
+    DEFAULT_ARGS,
+    RETRAIN_REQUESTED,
+    START_DATE,
+    batch_id_from,
+)
 
 
 @dag(
     dag_id="modelguard_challenge",
-    schedule=[Asset(ASSESSED)],
+    schedule=[Asset(RETRAIN_REQUESTED)],
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -27,6 +34,7 @@ def modelguard_challenge():
         from modelguard.tasks import challenge
 
         context = get_current_context()
+        # Without a manual trigger, the day's assessment says why (and whether) to retrain.
         return challenge(batch_id_from(context), trigger=context["params"].get("trigger"))
 
     train_and_compare()

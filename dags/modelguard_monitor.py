@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
+
 from modelguard.dag_support import (
     ASSESSED,
     BATCH_ID_PARAM_DOC,
     DEFAULT_ARGS,
+    RETRAIN_REQUESTED,
+    ROLLBACK_REQUESTED,
     SCORED,
     START_DATE,
     announce,
@@ -47,7 +51,26 @@ def modelguard_monitor():
         announce(context, ASSESSED, result["batch_id"], retrain=result["retrain"], rollback=result["rollback"])
         return result
 
-    [drift_report(), measure_performance()] >> assess()
+    @task(outlets=[Asset(RETRAIN_REQUESTED)])
+    def request_retrain(assessment: dict) -> str:
+        """Emits the retrain asset (starting modelguard_challenge) only if the policy asks for it."""
+        if not assessment["retrain"]:
+            raise AirflowSkipException("policy: no retraining today")
+        announce(get_current_context(), RETRAIN_REQUESTED, assessment["batch_id"], trigger=assessment["retrain"])
+        return assessment["retrain"]
+
+    @task(outlets=[Asset(ROLLBACK_REQUESTED)])
+    def request_rollback(assessment: dict) -> bool:
+        """Emits the rollback asset (starting modelguard_rollback) only if the guardrail failed."""
+        if not assessment["rollback"]:
+            raise AirflowSkipException("policy: the champion holds up")
+        announce(get_current_context(), ROLLBACK_REQUESTED, assessment["batch_id"])
+        return True
+
+    assessment = assess()
+    [drift_report(), measure_performance()] >> assessment
+    request_retrain(assessment)
+    request_rollback(assessment)
 
 
 modelguard_monitor()

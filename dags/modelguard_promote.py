@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
+
 from modelguard.dag_support import ASSESSED, BATCH_ID_PARAM_DOC, DEFAULT_ARGS, START_DATE, batch_id_from
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
+
 from modelguard.dag_support import DEFAULT_ARGS, INGESTED, START_DATE, announce
 
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
-from modelguard.dag_support import ASSESSED, BATCH_ID_PARAM_DOC, DEFAULT_ARGS, START_DATE, batch_id_from
+
+from modelguard.dag_support import (
+    BATCH_ID_PARAM_DOC,
+    DEFAULT_ARGS,
+    ROLLBACK_REQUESTED,
+    START_DATE,
+    batch_id_from,
+)
 
 
 @dag(
     dag_id="modelguard_rollback",
-    schedule=[Asset(ASSESSED)],
+    schedule=[Asset(ROLLBACK_REQUESTED)],
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from modelguard.compare import paired_bootstrap
 from modelguard.model import fast_auc
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from modelguard.config import DEFAULT_CONFIG_PATH, ConfigError, config_path, load_config, parse_config
 
+from modelguard.config import DEFAULT_CONFIG_PATH, ConfigError, config_path, load_config, parse_config
 from tests.conftest import FRAUD_MODEL, write_config
 
 

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from modelguard import decisions
 from modelguard.config import load_config
 from modelguard.registry import CHALLENGER, CHAMPION, Registry
 from modelguard.storage import Lake
-
 from tests.conftest import PROJECT, write_config
 
 pytestmark = pytest.mark.e2e

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from modelguard.compare import Comparison
 from modelguard.config import parse_config
 from modelguard.policy import State, decide
-
 from tests.conftest import FRAUD_MODEL
 
 CONFIG = parse_config({"model": FRAUD_MODEL}, base_dir=Path("/tmp"))

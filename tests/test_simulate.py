@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from modelguard.simulate import default_incidents, deliver_labels, parse_incident, simulate
 from modelguard.storage import Lake
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from modelguard import decisions
 from modelguard.storage import Lake, atomic_path, parse_batch_id, to_jsonable
 

@@ -20,6 +20,9 @@ START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 INGESTED = "modelguard://lake/validated"
 SCORED = "modelguard://lake/predictions"
 ASSESSED = "modelguard://lake/reports/assessment"
+# Emitted only when the day's assessment asks for it, so the acting DAGs run only when needed.
+RETRAIN_REQUESTED = "modelguard://policy/retrain"
+ROLLBACK_REQUESTED = "modelguard://policy/rollback"
 
 BATCH_ID_PARAM_DOC = "Day to process, YYYY-MM-DD. Empty: the run's logical date or the triggering asset event's batch."
 

@@ -22,8 +22,16 @@ from pathlib import Path
 from modelguard.config import PACKAGE_ROOT, PipelineConfig
 from modelguard.runtime import quiet_libraries
 
-CYCLE = ["modelguard_ingest", "modelguard_score", "modelguard_monitor", "modelguard_challenge",
-         "modelguard_promote", "modelguard_rollback"]
+# The day's DAGs in the order their assets chain them. A DAG with a condition runs only if that
+# task of an earlier DAG succeeded, i.e. emitted the asset the DAG is scheduled on (skipped: no event).
+CYCLE: list[tuple[str, tuple[str, str] | None]] = [
+    ("modelguard_ingest", None),
+    ("modelguard_score", None),
+    ("modelguard_monitor", None),
+    ("modelguard_challenge", ("modelguard_monitor", "request_retrain")),
+    ("modelguard_promote", None),
+    ("modelguard_rollback", ("modelguard_monitor", "request_rollback")),
+]
 DAGS_FOLDER = PACKAGE_ROOT / "dags"
 SIMULATED_OPERATOR = "on-call engineer (simulated by replay)"
 
@@ -71,10 +79,10 @@ def _load_dags() -> dict:
     bag = DagBag(dag_folder=str(DAGS_FOLDER))
     if bag.import_errors:
         raise ReplayError(f"DAG import errors: {bag.import_errors}")
-    missing = [d for d in CYCLE if d not in bag.dags]
+    missing = [d for d, _ in CYCLE if d not in bag.dags]
     if missing:
         raise ReplayError(f"DAGs missing from {DAGS_FOLDER}: {missing}")
-    return {dag_id: bag.get_dag(dag_id) for dag_id in CYCLE}
+    return {dag_id: bag.dags[dag_id] for dag_id, _ in CYCLE}
 
 
 def _approve_pending(config: PipelineConfig, batch_id: str) -> list[str]:
@@ -97,6 +105,10 @@ def _approve_pending(config: PipelineConfig, batch_id: str) -> list[str]:
     return approved
 
 
+def _state(obj) -> str:
+    return str(getattr(obj.state, "value", obj.state))
+
+
 def replay(config: PipelineConfig, days: list[str], *, operator_approves: bool = False,
            on_day: Callable[[str, dict], None] | None = None) -> list[dict]:
     """Run the cycle for each day in order; returns one summary per day."""
@@ -112,14 +124,18 @@ def replay(config: PipelineConfig, days: list[str], *, operator_approves: bool =
     for batch_id in days:
         delivered = deliver_labels(config.storage_root, batch_id)
         approved = _approve_pending(config, batch_id) if operator_approves else []
-        states, seconds = {}, {}
-        for dag_id, dag in dags.items():
+        states, seconds, task_states = {}, {}, {}
+        for dag_id, condition in CYCLE:
+            if condition and task_states.get(condition) != "success":
+                continue
             started = time.perf_counter()
-            run = dag.test(logical_date=pendulum.parse(batch_id), run_conf={"batch_id": batch_id})
+            run = dags[dag_id].test(logical_date=pendulum.parse(batch_id), run_conf={"batch_id": batch_id})
             seconds[dag_id] = round(time.perf_counter() - started, 2)
-            states[dag_id] = str(getattr(run.state, "value", run.state))
+            states[dag_id] = _state(run)
+            instances = run.get_task_instances()
+            task_states.update({(dag_id, ti.task_id): _state(ti) for ti in instances})
             if states[dag_id] != "success":
-                failed = [ti.task_id for ti in run.get_task_instances() if str(ti.state) not in ("success", "TaskInstanceState.SUCCESS")]
+                failed = [ti.task_id for ti in instances if _state(ti) not in ("success", "skipped")]
                 raise ReplayError(f"{dag_id} failed for {batch_id} (tasks: {', '.join(failed) or '?'}); "
                                   f"see the run's logs in the Airflow UI or under {home}/logs")
         summary = {"batch_id": batch_id, "labels_delivered": delivered, "approved": approved, "runs": states,
