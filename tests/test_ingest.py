@@ -12,7 +12,7 @@ from modelguard.config import load_config
 from modelguard.ingest import ingest_batch, ingest_labels, release_batch
 from modelguard.simulate import deliver_labels, parse_incident, simulate
 from modelguard.storage import Lake
-from modelguard.validation import build_batch_suite, build_label_suite
+from modelguard.suites import build_batch_suite, build_label_suite
 from tests.conftest import write_config
 
 

@@ -8,7 +8,7 @@ from modelguard import model
 from modelguard.config import PipelineConfig
 from modelguard.registry import CHAMPION, Registry
 from modelguard.storage import Lake
-from modelguard.validation import build_batch_suite, build_label_suite
+from modelguard.suites import build_batch_suite, build_label_suite
 
 REFERENCE_HOLDOUT_SHARE = 0.2
 

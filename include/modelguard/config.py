@@ -81,14 +81,26 @@ class MlflowConfig(_Strict):
     experiment: str = "modelguard"
 
 
+class ColumnRules(_Strict):
+    """Per-column overrides of the suite learned from the reference data."""
+
+    min: float | None = None
+    max: float | None = None
+    max_null_share: float | None = Field(None, ge=0, le=1)
+    unseen_category_share: float | None = Field(None, ge=0, le=1)
+    range_severity: Literal["critical", "warning"] | None = None
+
+
 class ValidationConfig(_Strict):
     """Thresholds of the expectation suites built from the reference data."""
 
     range_margin: float = Field(0.25, ge=0, description="widen the reference min..max by this share of its span")
+    out_of_range_share: float = Field(0.01, ge=0, le=1, description="tolerated share of values outside the range")
     null_share_slack: float = Field(0.05, ge=0, le=1, description="tolerated null share above the reference's")
     unseen_category_share: float = Field(0.05, ge=0, le=1, description="share of unseen categories before a warning")
     min_rows: int = Field(100, ge=1)
     max_rows: int = Field(10_000_000, ge=1)
+    columns: dict[str, ColumnRules] = Field(default_factory=dict, description="per-column overrides")
 
 
 class DriftConfig(_Strict):
@@ -137,6 +149,14 @@ class PipelineConfig(_Strict):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.resolve()
+
+    @model_validator(mode="after")
+    def _overrides_name_columns(self) -> PipelineConfig:
+        known = {*self.model.features.all, self.model.id_column, self.model.timestamp_column}
+        for column in self.validation.columns:
+            if column not in known:
+                raise ValueError(f"validation.columns.{column}: not a feature, id or timestamp column")
+        return self
 
     @property
     def storage_root(self) -> Path:

@@ -15,22 +15,41 @@ import pandas as pd
 from modelguard import decisions
 from modelguard.config import PipelineConfig
 from modelguard.storage import Lake
+from modelguard.suites import batch_parameters
 from modelguard.validation import ValidationResult, validate
 
 DAG_ID = "modelguard_ingest"
 
 
 def read_landed(path: Path, timestamp_column: str | None = None) -> pd.DataFrame:
-    """Read a landed parquet or CSV file; any failure becomes a ValueError naming the file."""
+    """Read a landed parquet or CSV file; any failure becomes a ValueError saying what is wrong."""
+    if path.stat().st_size == 0:
+        raise ValueError(f"cannot read {path.name}: the file is empty (0 bytes)")
     try:
         if path.suffix == ".csv":
-            frame = pd.read_csv(path, encoding="utf-8")
+            frame = pd.read_csv(path, encoding="utf-8", on_bad_lines="error", low_memory=False)
             if timestamp_column and timestamp_column in frame.columns:
-                frame[timestamp_column] = pd.to_datetime(frame[timestamp_column], errors="coerce")
+                raw = frame[timestamp_column]
+                frame[timestamp_column] = pd.to_datetime(raw, errors="coerce", format="ISO8601")
+                unparsed = int((frame[timestamp_column].isna() & raw.notna()).sum())
+                if unparsed:
+                    raise ValueError(f"{unparsed} values of {timestamp_column!r} are not timestamps "
+                                     f"(e.g. {raw[frame[timestamp_column].isna() & raw.notna()].iloc[0]!r})")
         else:
             frame = pd.read_parquet(path)
-    except Exception as error:  # noqa: BLE001 - any reader error means the file is unusable
+    except UnicodeDecodeError as error:
+        raise ValueError(f"cannot read {path.name}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except pd.errors.ParserError as error:
+        raise ValueError(f"cannot read {path.name}: malformed CSV ({str(error).strip()})") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"cannot read {path.name}: no columns (empty CSV)") from None
+    except ValueError as error:
+        raise ValueError(f"cannot read {path.name}: {error}") from None
+    except Exception as error:  # noqa: BLE001 - any other reader error means the file is unusable
         raise ValueError(f"cannot read {path.name}: {type(error).__name__}: {error}") from None
+    if frame.columns.duplicated().any():
+        duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
+        raise ValueError(f"cannot use {path.name}: duplicate column names {duplicated}")
     return frame
 
 
@@ -71,16 +90,48 @@ def _unreadable(error: Exception) -> ValidationResult:
     return ValidationResult(accepted=False, failures=[failure])
 
 
+def _unknown_label_ids(lake: Lake, config: PipelineConfig, batch_id: str, labels: pd.DataFrame) -> dict | None:
+    """Labels must belong to rows of their batch (accepted or quarantined): otherwise a join drops them silently."""
+    key = config.model.id_column
+    batch = lake.validated("batches", batch_id)
+    if not batch.exists():
+        kept = [p for p in lake.quarantine_dir(batch_id).glob(f"{batch_id}.*")] if lake.quarantine_dir(batch_id).exists() else []
+        if not kept:
+            return {"expectation": "label_ids_belong_to_their_batch", "column": key, "severity": "critical",
+                    "expected": {"batch": batch_id}, "observed": {}, "sample": [], "exception": None,
+                    "summary": f"labels for {batch_id}, but no batch of that day was received"}
+        try:
+            ids = read_landed(kept[0])[key]
+        except (ValueError, KeyError):
+            return None  # the batch itself is unreadable; its quarantine already says why
+    else:
+        ids = pd.read_parquet(batch, columns=[key])[key]
+    unknown = ~labels[key].isin(ids)
+    if not unknown.any():
+        return None
+    return {"expectation": "label_ids_belong_to_their_batch", "column": key, "severity": "critical",
+            "expected": {"batch": batch_id}, "observed": {"unexpected_count": int(unknown.sum()),
+                                                          "element_count": len(labels)},
+            "sample": labels.loc[unknown, key].head(10).tolist(), "exception": None,
+            "summary": f"column {key!r}: {int(unknown.sum())} label ids are not rows of batch {batch_id}"}
+
+
 def check_file(lake: Lake, config: PipelineConfig, kind: str, batch_id: str, source: Path) -> ValidationResult:
     """Validate one landed file (batches or labels) and file it as validated or quarantined."""
     suite = lake.read_json(lake.expectation_suite(kind))
     if suite is None:
         raise FileNotFoundError(f"no expectation suite at {lake.expectation_suite(kind)}; run `modelguard init`")
     try:
-        frame = read_landed(source, config.model.timestamp_column)
-        result = validate(frame, suite, config.model.id_column)
+        frame = read_landed(source, config.model.timestamp_column if kind == "batches" else None)
+        parameters = batch_parameters(batch_id) if kind == "batches" else {}
+        result = validate(frame, suite, config.model.id_column, parameters)
     except ValueError as error:
         frame, result = None, _unreadable(error)
+    if result.accepted and kind == "labels":
+        unknown = _unknown_label_ids(lake, config, batch_id, frame)
+        if unknown:
+            result = ValidationResult(accepted=False, failures=[unknown], warnings=result.warnings,
+                                      evaluated=result.evaluated + 1)
     if result.accepted:
         lake.write_parquet(frame, lake.validated(kind, batch_id))
         if lake.quarantine_dir(batch_id, kind).exists():  # released: the fixed file replaced the bad one

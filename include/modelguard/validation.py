@@ -1,93 +1,30 @@
-"""Great Expectations suites built from the reference data, and validation of a frame against one.
+"""Validate a frame against a GX suite (JSON): `validate(frame, suite) -> ValidationResult`.
 
-Pure functions of frames and suite JSON (GX's own format, readable and editable by a person).
-Each expectation has GX's `severity`: `critical` failures quarantine a batch, `warning` failures
-accept it with an alert.
+Two engines evaluate the same suite:
+- `gx`: Great Expectations' own pandas validation (the reference semantics);
+- `fast` (default): a vectorised evaluator of the expectation types our suites use, with GX's
+  semantics (`mostly` over non-null values, nulls ignored by range and set checks, object columns
+  type-checked value by value). Expectations it does not know (a person may add any GX
+  expectation to the suite) are handed to GX on the same frame. It exists because GX's pandas
+  engine costs several times a plain pandas pass on big batches (see benchmarks/validation_bench.py);
+  tests check that both engines reach the same verdicts.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from modelguard.config import PipelineConfig
 from modelguard.runtime import quiet_libraries
 from modelguard.storage import to_jsonable
 
-NUMERIC_TYPES = ["int8", "int16", "int32", "int64", "Int64", "float32", "float64", "Float64"]
-CATEGORICAL_TYPES = ["object", "str", "string", "category", "StringDtype", "string[python]", "string[pyarrow]"]
-TIMESTAMP_TYPES = ["datetime64", "datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"]
-
-
-def _expectation(kind: str, severity: str = "critical", **kwargs: Any) -> dict:
-    return {"type": kind, "kwargs": to_jsonable(kwargs), "meta": {}, "severity": severity}
-
-
-def build_batch_suite(reference: pd.DataFrame, config: PipelineConfig) -> dict:
-    """The expectation suite for daily batches, learned from the reference data."""
-    model, rules = config.model, config.validation
-    required = [model.id_column, *([model.timestamp_column] if model.timestamp_column else []), *model.features.all]
-    missing = [c for c in required if c not in reference.columns]
-    if missing:
-        raise ValueError(f"reference data lacks columns named in the config: {', '.join(missing)}")
-    expectations = [
-        _expectation("expect_table_columns_to_match_set", column_set=required, exact_match=False),
-        _expectation("expect_table_columns_to_match_set", "warning", column_set=required, exact_match=True),
-        _expectation("expect_table_row_count_to_be_between", min_value=rules.min_rows, max_value=rules.max_rows),
-        _expectation("expect_column_values_to_not_be_null", column=model.id_column),
-        _expectation("expect_column_values_to_be_unique", column=model.id_column),
-    ]
-    if model.timestamp_column:
-        column = model.timestamp_column
-        expectations += [
-            _expectation("expect_column_values_to_not_be_null", column=column),
-            _expectation("expect_column_values_to_be_in_type_list", column=column, type_list=TIMESTAMP_TYPES),
-        ]
-    for column in model.features.numeric:
-        values = pd.to_numeric(reference[column], errors="coerce")
-        low, high = float(values.min()), float(values.max())
-        margin = rules.range_margin * (high - low)
-        null_share = float(values.isna().mean())
-        expectations += [
-            _expectation("expect_column_values_to_be_in_type_list", column=column, type_list=NUMERIC_TYPES),
-            _expectation("expect_column_values_to_not_be_null", column=column,
-                         mostly=round(max(0.0, 1 - null_share - rules.null_share_slack), 4)),
-            _expectation("expect_column_values_to_be_between", column=column, min_value=low - margin,
-                         max_value=high + margin, mostly=0.99),
-        ]
-    for column in model.features.categorical:
-        values = reference[column]
-        null_share = float(values.isna().mean())
-        expectations += [
-            _expectation("expect_column_values_to_be_in_type_list", column=column, type_list=CATEGORICAL_TYPES),
-            _expectation("expect_column_values_to_not_be_null", column=column,
-                         mostly=round(max(0.0, 1 - null_share - rules.null_share_slack), 4)),
-            _expectation("expect_column_values_to_be_in_set", "warning", column=column,
-                         value_set=sorted(map(str, values.dropna().unique())),
-                         mostly=round(1 - rules.unseen_category_share, 4)),
-        ]
-    return {"name": f"{model.name}_batches", "expectations": expectations, "meta": {"built_from": "reference"}}
-
-
-def build_label_suite(config: PipelineConfig) -> dict:
-    model = config.model
-    expectations = [
-        _expectation("expect_table_columns_to_match_set", column_set=[model.id_column, model.target], exact_match=False),
-        _expectation("expect_table_row_count_to_be_between", min_value=1, max_value=config.validation.max_rows),
-        _expectation("expect_column_values_to_not_be_null", column=model.id_column),
-        _expectation("expect_column_values_to_be_unique", column=model.id_column),
-        _expectation("expect_column_values_to_not_be_null", column=model.target),
-    ]
-    if model.task == "binary_classification":
-        expectations.append(_expectation("expect_column_values_to_be_in_set", column=model.target, value_set=[0, 1]))
-    else:
-        expectations.append(_expectation("expect_column_values_to_be_in_type_list", column=model.target,
-                                         type_list=NUMERIC_TYPES))
-    return {"name": f"{model.name}_labels", "expectations": expectations, "meta": {}}
+SAMPLE_ROWS = 10
 
 
 @dataclass
@@ -107,6 +44,46 @@ class ValidationResult:
         return to_jsonable({**asdict(self), "reason": self.reason})
 
 
+def _summary(kind: str, kwargs: dict, result: dict) -> str:
+    column = kwargs.get("column")
+    where = f"column {column!r}" if column else "table"
+    details = result.get("details", {}).get("mismatched") if isinstance(result.get("details"), dict) else None
+    if kind == "expect_table_columns_to_match_set" and details:
+        parts = [f"{label} columns {', '.join(map(str, details[label]))}" for label in ("missing", "unexpected")
+                 if details.get(label)]
+        return f"schema: {'; '.join(parts)}"
+    if not result:
+        return f"{where}: {kind} could not be evaluated (column missing?)"
+    if "unexpected_percent" in result and result["unexpected_percent"] is not None:
+        return f"{where}: {kind} failed for {result['unexpected_percent']:.1f}% of rows"
+    return f"{where}: {kind} failed (observed {result.get('observed_value')!r})"
+
+
+def _entry(config: dict, result: dict, exception: str | None = None) -> dict:
+    kwargs = {k: v for k, v in config["kwargs"].items() if k != "batch_id"}
+    return to_jsonable({
+        "expectation": config["type"],
+        "column": kwargs.get("column"),
+        "severity": config.get("severity", "critical"),
+        "expected": kwargs,
+        "observed": {k: result.get(k) for k in ("observed_value", "unexpected_percent", "unexpected_count",
+                                                "element_count") if k in result},
+        "sample": result.get("partial_unexpected_index_list") or result.get("partial_unexpected_list") or [],
+        "exception": exception,
+        "summary": _summary(config["type"], kwargs, result),
+    })
+
+
+def _resolve(value: Any, parameters: dict) -> Any:
+    if isinstance(value, dict) and "$PARAMETER" in value:
+        name = value["$PARAMETER"]
+        if name not in parameters:
+            raise ValueError(f"suite parameter {name!r} has no value")
+        return parameters[name]
+    return value
+
+
+# --- the GX engine ----------------------------------------------------------------------------
 _GX: dict[str, Any] = {}
 
 
@@ -126,55 +103,195 @@ def _batch_definition():
     return _GX["gx"], _GX["definition"]
 
 
-def _summary(kind: str, kwargs: dict, result: dict) -> str:
-    column = kwargs.get("column")
-    where = f"column {column!r}" if column else "table"
-    details = result.get("details", {}).get("mismatched") if isinstance(result.get("details"), dict) else None
-    if kind == "expect_table_columns_to_match_set" and details:
-        parts = [f"{label} columns {', '.join(map(str, details[label]))}" for label in ("missing", "unexpected")
-                 if details.get(label)]
-        return f"schema: {'; '.join(parts)}"
-    if not result:
-        return f"{where}: {kind} could not be evaluated (column missing?)"
-    if "unexpected_percent" in result:
-        return f"{where}: {kind} failed for {result['unexpected_percent']:.1f}% of rows"
-    return f"{where}: {kind} failed (observed {result.get('observed_value')!r})"
-
-
-def validate(frame: pd.DataFrame, suite: dict, id_column: str | None = None) -> ValidationResult:
-    """Run a GX suite (JSON) over a frame; critical failures reject it."""
+def _gx_results(frame: pd.DataFrame, expectations: list[dict], id_column: str | None,
+                parameters: dict) -> list[tuple[dict, bool, dict, str | None]]:
     gx, definition = _batch_definition()
-    result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
+    result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_ROWS}
     if id_column and id_column in frame.columns:
         result_format["unexpected_index_column_names"] = [id_column]
-    frame = frame.replace([np.inf, -np.inf], np.nan) if _has_inf(frame) else frame
+    suite = gx.ExpectationSuite(name="modelguard", expectations=[{**e, "meta": e.get("meta") or {}} for e in expectations])
     outcome = definition.get_batch(batch_parameters={"dataframe": frame}).validate(
-        gx.ExpectationSuite(**suite), result_format=result_format
-    ).to_json_dict()
-    failures, warnings = [], []
-    for item in outcome["results"]:
-        if item["success"]:
+        suite, result_format=result_format, expectation_parameters=_gx_parameters(parameters)).to_json_dict()
+    return [(item["expectation_config"], item["success"], item.get("result") or {},
+             (item.get("exception_info") or {}).get("exception_message")) for item in outcome["results"]]
+
+
+def _gx_parameters(parameters: dict) -> dict:
+    """GX compares datetime columns with timestamps, not strings."""
+    return {k: (pd.Timestamp(v) if isinstance(v, str) and "T" in v else v) for k, v in parameters.items()}
+
+
+# --- the fast engine --------------------------------------------------------------------------
+def _map_result(frame: pd.DataFrame, column: str, unexpected: np.ndarray, considered: int, mostly: float | None,
+                id_column: str | None, percent_of: int | None = None) -> tuple[bool, dict]:
+    """GX-shaped result of a column map expectation from a boolean mask of unexpected rows."""
+    count = int(unexpected.sum())
+    denominator = percent_of if percent_of is not None else considered
+    share = count / denominator if denominator else 0.0
+    success = (1 - share) >= (mostly if mostly is not None else 1.0) if denominator else True
+    result = {"element_count": len(frame), "unexpected_count": count, "unexpected_percent": 100 * share}
+    if count:
+        rows = np.flatnonzero(unexpected)[:SAMPLE_ROWS]
+        values = frame[column].iloc[rows].tolist()
+        result["partial_unexpected_list"] = values
+        if id_column and id_column in frame.columns:
+            ids = frame[id_column].iloc[rows].tolist()
+            result["partial_unexpected_index_list"] = [{column: v, id_column: i} for v, i in zip(values, ids, strict=True)]
+    return success, result
+
+
+def _columns_match(frame, kw, ctx):
+    expected, observed = list(kw["column_set"]), list(frame.columns)
+    missing = [c for c in expected if c not in observed]
+    unexpected = [c for c in observed if c not in expected]
+    success = not missing and (not unexpected or not kw.get("exact_match", True))
+    mismatched = {k: v for k, v in (("missing", missing), ("unexpected", unexpected)) if v}
+    return success, {"observed_value": sorted(observed), "details": {"mismatched": mismatched} if mismatched else {}}
+
+
+def _row_count(frame, kw, ctx):
+    rows = len(frame)
+    low, high = kw.get("min_value"), kw.get("max_value")
+    return (low is None or rows >= low) and (high is None or rows <= high), {"observed_value": rows}
+
+
+def _not_null(frame, kw, ctx):
+    column = frame[kw["column"]]
+    return _map_result(frame, kw["column"], column.isna().to_numpy(), len(column), kw.get("mostly"), ctx["id"])
+
+
+def _unique(frame, kw, ctx):
+    column = frame[kw["column"]]
+    present = column.notna().to_numpy()
+    duplicated = column.duplicated(keep=False).to_numpy() & present
+    return _map_result(frame, kw["column"], duplicated, int(present.sum()), kw.get("mostly"), ctx["id"])
+
+
+_NUMERIC_NAMES = {"int8", "int16", "int32", "int64", "Int64", "float32", "float64", "Float64", "uint8", "uint16",
+                  "uint32", "uint64"}
+
+
+def _value_type_ok(type_list: list[str]) -> Callable[[Any], bool]:
+    accepted: tuple[type, ...] = ()
+    if _NUMERIC_NAMES & set(type_list):
+        accepted += (int, float, np.integer, np.floating)
+    if {"str", "string", "object"} & set(type_list):
+        accepted += (str,)
+    if any(t.startswith("datetime64") for t in type_list):
+        accepted += (dt.datetime, np.datetime64)
+    return lambda v: isinstance(v, accepted) and not isinstance(v, bool | np.bool_)
+
+
+def _type_list(frame, kw, ctx):
+    column = frame[kw["column"]]
+    type_list = kw["type_list"]
+    if column.dtype != object:
+        name = str(column.dtype)
+        ok = name in type_list or (name == "str" and "str" in type_list) or (
+            isinstance(column.dtype, pd.StringDtype) and "string" in type_list)
+        return ok, {"observed_value": name}
+    present = column.notna().to_numpy()
+    ok = _value_type_ok(type_list)
+    unexpected = present & ~np.fromiter((ok(v) for v in column.to_numpy()), bool, len(column))
+    return _map_result(frame, kw["column"], unexpected, int(present.sum()), kw.get("mostly"), ctx["id"])
+
+
+def _between(frame, kw, ctx):
+    column = frame[kw["column"]]
+    low, high = _resolve(kw.get("min_value"), ctx["parameters"]), _resolve(kw.get("max_value"), ctx["parameters"])
+    if pd.api.types.is_datetime64_any_dtype(column):
+        values = column.dt.tz_convert(None) if getattr(column.dt, "tz", None) is not None else column
+        low = pd.Timestamp(low) if low is not None else None
+        high = pd.Timestamp(high) if high is not None else None
+    elif column.dtype == object:
+        # Like GX: a value that is not a number cannot be in a numeric range.
+        numbers = np.fromiter((isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in column),
+                              bool, len(column))
+        values = pd.to_numeric(column.where(numbers), errors="coerce")
+        present = column.notna().to_numpy()
+        outside = present & ~numbers
+        return _range_mask(frame, kw, ctx, values, low, high, present, outside)
+    else:
+        values = pd.to_numeric(column, errors="coerce")
+    present = values.notna().to_numpy()
+    return _range_mask(frame, kw, ctx, values, low, high, present, np.zeros(len(values), bool))
+
+
+def _range_mask(frame, kw, ctx, values: pd.Series, low, high, present: np.ndarray, outside: np.ndarray):
+    known = values.notna().to_numpy()
+    array = values.to_numpy()
+    if low is not None:
+        outside |= known & ~(array >= (low.to_datetime64() if isinstance(low, pd.Timestamp) else low))
+    if high is not None:
+        outside |= known & ~(array <= (high.to_datetime64() if isinstance(high, pd.Timestamp) else high))
+    return _map_result(frame, kw["column"], outside, int(present.sum()), kw.get("mostly"), ctx["id"])
+
+
+def _in_set(frame, kw, ctx):
+    column = frame[kw["column"]]
+    present = column.notna().to_numpy()
+    outside = present & ~column.isin(kw["value_set"]).to_numpy()
+    return _map_result(frame, kw["column"], outside, int(present.sum()), kw.get("mostly"), ctx["id"])
+
+
+def _unique_count(frame, kw, ctx):
+    count = int(frame[kw["column"]].nunique(dropna=True))
+    low, high = kw.get("min_value"), kw.get("max_value")
+    return (low is None or count >= low) and (high is None or count <= high), {"observed_value": count}
+
+
+EVALUATORS: dict[str, Callable] = {
+    "expect_table_columns_to_match_set": _columns_match,
+    "expect_table_row_count_to_be_between": _row_count,
+    "expect_column_values_to_not_be_null": _not_null,
+    "expect_column_values_to_be_unique": _unique,
+    "expect_column_values_to_be_in_type_list": _type_list,
+    "expect_column_values_to_be_between": _between,
+    "expect_column_values_to_be_in_set": _in_set,
+    "expect_column_unique_value_count_to_be_between": _unique_count,
+}
+
+
+def _fast_results(frame: pd.DataFrame, expectations: list[dict], id_column: str | None,
+                  parameters: dict) -> list[tuple[dict, bool, dict, str | None]]:
+    ctx = {"id": id_column, "parameters": parameters}
+    results, for_gx = [], []
+    for config in expectations:
+        evaluate = EVALUATORS.get(config["type"])
+        if evaluate is None:
+            for_gx.append(config)
             continue
-        config = item["expectation_config"]
-        kwargs = {k: v for k, v in config["kwargs"].items() if k != "batch_id"}
-        result = item.get("result") or {}
-        entry = to_jsonable({
-            "expectation": config["type"],
-            "column": kwargs.get("column"),
-            "severity": config.get("severity", "critical"),
-            "expected": kwargs,
-            "observed": {k: result.get(k) for k in ("observed_value", "unexpected_percent", "unexpected_count",
-                                                    "element_count") if k in result},
-            "sample": result.get("partial_unexpected_index_list") or result.get("partial_unexpected_list") or [],
-            "exception": (item.get("exception_info") or {}).get("exception_message"),
-            "summary": _summary(config["type"], kwargs, result),
-        })
+        column = config["kwargs"].get("column")
+        if column is not None and column not in frame.columns:
+            results.append((config, False, {}, f"column {column!r} is missing"))
+            continue
+        try:
+            success, result = evaluate(frame, config["kwargs"], ctx)
+        except (TypeError, ValueError) as error:  # e.g. values that cannot be compared at all
+            results.append((config, False, {}, f"{type(error).__name__}: {error}"))
+            continue
+        results.append((config, bool(success), result, None))
+    if for_gx:
+        results += _gx_results(frame, for_gx, id_column, parameters)
+    return results
+
+
+def validate(frame: pd.DataFrame, suite: dict, id_column: str | None = None, parameters: dict | None = None,
+             engine: str = "fast") -> ValidationResult:
+    """Evaluate a GX suite (JSON) on a frame; critical failures reject it."""
+    expectations = suite["expectations"]
+    parameters = parameters or {}
+    if engine == "gx":
+        results = _gx_results(frame, expectations, id_column, parameters)
+    elif engine == "fast":
+        results = _fast_results(frame, expectations, id_column, parameters)
+    else:
+        raise ValueError(f"unknown validation engine {engine!r}")
+    failures, warnings = [], []
+    for config, success, result, exception in results:
+        if success:
+            continue
+        entry = _entry(config, result, exception)
         (failures if entry["severity"] == "critical" else warnings).append(entry)
     failures.sort(key=lambda f: f["column"] is not None)  # schema and table problems first: they explain the rest
-    return ValidationResult(accepted=not failures, failures=failures, warnings=warnings,
-                            evaluated=len(outcome["results"]))
-
-
-def _has_inf(frame: pd.DataFrame) -> bool:
-    numeric = frame.select_dtypes(include="number")
-    return bool(np.isinf(numeric.to_numpy(dtype=float, na_value=np.nan)).any()) if not numeric.empty else False
+    return ValidationResult(accepted=not failures, failures=failures, warnings=warnings, evaluated=len(results))

@@ -1,0 +1,115 @@
+"""Great Expectations suites built from the reference data.
+
+A suite is GX's own JSON (readable and editable by a person; GX 1.x `ExpectationSuite(**json)`
+loads it). Each expectation carries GX's `severity`: `critical` failures quarantine a batch,
+`warning` failures accept it with an alert. Expectations that depend on the batch's day use GX
+suite parameters (`{"$PARAMETER": "batch_start"}`), filled in at validation time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from modelguard.config import PipelineConfig
+from modelguard.storage import to_jsonable
+
+NUMERIC_TYPES = ["int8", "int16", "int32", "int64", "Int64", "float32", "float64", "Float64"]
+CATEGORICAL_TYPES = ["object", "str", "string"]
+TIMESTAMP_TYPES = ["datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"]
+# Suite parameters filled in per batch (GX `$PARAMETER` references).
+BATCH_START, BATCH_END = "batch_start", "batch_end"
+
+
+def expectation(kind: str, severity: str = "critical", **kwargs: Any) -> dict:
+    return {"type": kind, "kwargs": to_jsonable(kwargs), "meta": {}, "severity": severity}
+
+
+def build_batch_suite(reference: pd.DataFrame, config: PipelineConfig) -> dict:
+    """The expectation suite for daily batches, learned from the reference data."""
+    model, rules = config.model, config.validation
+    required = [model.id_column, *([model.timestamp_column] if model.timestamp_column else []), *model.features.all]
+    missing = [c for c in required if c not in reference.columns]
+    if missing:
+        raise ValueError(f"reference data lacks columns named in the config: {', '.join(missing)}")
+    expectations = [
+        expectation("expect_table_columns_to_match_set", column_set=required, exact_match=False),
+        expectation("expect_table_columns_to_match_set", "warning", column_set=required, exact_match=True),
+        expectation("expect_table_row_count_to_be_between", min_value=rules.min_rows, max_value=rules.max_rows),
+        expectation("expect_column_values_to_not_be_null", column=model.id_column),
+        expectation("expect_column_values_to_be_unique", column=model.id_column),
+    ]
+    if model.timestamp_column:
+        column = model.timestamp_column
+        expectations += [
+            expectation("expect_column_values_to_be_in_type_list", column=column, type_list=TIMESTAMP_TYPES),
+            expectation("expect_column_values_to_not_be_null", column=column),
+            # Freshness: every row inside the batch's day, none in the future.
+            expectation("expect_column_values_to_be_between", column=column, min_value={"$PARAMETER": BATCH_START},
+                        max_value={"$PARAMETER": BATCH_END}),
+        ]
+    for column in model.features.numeric:
+        override = rules.columns.get(column)
+        values = pd.to_numeric(reference[column], errors="coerce")
+        low, high = float(values.min()), float(values.max())
+        margin = rules.range_margin * (high - low)
+        low = override.min if override and override.min is not None else low - margin
+        high = override.max if override and override.max is not None else high + margin
+        max_nulls = override.max_null_share if override and override.max_null_share is not None \
+            else float(values.isna().mean()) + rules.null_share_slack
+        expectations += [
+            expectation("expect_column_values_to_be_in_type_list", column=column, type_list=NUMERIC_TYPES),
+            expectation("expect_column_values_to_not_be_null", column=column, mostly=round(max(0.0, 1 - max_nulls), 4)),
+            expectation("expect_column_values_to_be_between",
+                        (override.range_severity if override and override.range_severity else "critical"),
+                        column=column, min_value=low, max_value=high, mostly=round(1 - rules.out_of_range_share, 4)),
+        ]
+        if values.nunique() > 10:
+            # A stuck sensor or a default filled in upstream: a varied column turned constant.
+            expectations.append(expectation("expect_column_unique_value_count_to_be_between", column=column,
+                                            min_value=2, max_value=None))
+    for column in model.features.categorical:
+        override = rules.columns.get(column)
+        values = reference[column]
+        max_nulls = override.max_null_share if override and override.max_null_share is not None \
+            else float(values.isna().mean()) + rules.null_share_slack
+        unseen = override.unseen_category_share if override and override.unseen_category_share is not None \
+            else rules.unseen_category_share
+        expectations += [
+            expectation("expect_column_values_to_be_in_type_list", column=column, type_list=CATEGORICAL_TYPES),
+            expectation("expect_column_values_to_not_be_null", column=column, mostly=round(max(0.0, 1 - max_nulls), 4)),
+            expectation("expect_column_values_to_be_in_set", "warning", column=column,
+                        value_set=sorted(map(str, values.dropna().unique())), mostly=round(1 - unseen, 4)),
+        ]
+    return {"name": f"{model.name}_batches", "expectations": expectations,
+            "meta": {"built_from": "reference/train.parquet", "parameters": [BATCH_START, BATCH_END],
+                     "notes": "severity critical quarantines the batch; warning accepts it with an alert"}}
+
+
+def build_label_suite(config: PipelineConfig) -> dict:
+    model = config.model
+    expectations = [
+        expectation("expect_table_columns_to_match_set", column_set=[model.id_column, model.target], exact_match=False),
+        expectation("expect_table_row_count_to_be_between", min_value=1, max_value=config.validation.max_rows),
+        expectation("expect_column_values_to_not_be_null", column=model.id_column),
+        expectation("expect_column_values_to_be_unique", column=model.id_column),
+        expectation("expect_column_values_to_not_be_null", column=model.target),
+    ]
+    if model.task == "binary_classification":
+        expectations.append(expectation("expect_column_values_to_be_in_set", column=model.target, value_set=[0, 1]))
+    else:
+        expectations.append(expectation("expect_column_values_to_be_in_type_list", column=model.target,
+                                        type_list=NUMERIC_TYPES))
+    return {"name": f"{model.name}_labels", "expectations": expectations, "meta": {}}
+
+
+def batch_parameters(batch_id: str, now: dt.datetime | None = None) -> dict:
+    """Suite parameters of a batch: its day, cut at `now` so that no row may come from the future."""
+    start = pd.Timestamp(dt.date.fromisoformat(batch_id))
+    end = start + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    current = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz="UTC")
+    if current.tzinfo is not None:
+        current = current.tz_convert(None)
+    return {BATCH_START: start.isoformat(), BATCH_END: min(end, current).isoformat()}
