@@ -1,0 +1,85 @@
+"""The bad-input corpus through Airflow: each broken file lands on its own day and the real DAGs
+(dag.test, temp metadata DB, temp MLflow store) must quarantine it with a reason that names the
+fault, keep the original as it arrived, leave the other days alone, and do the same on a rerun."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from modelguard import decisions
+from modelguard.config import load_config
+from modelguard.simulate import simulate
+from modelguard.storage import Lake
+from tests.conftest import PROJECT, write_config
+from tests.corruptions import CASES
+from tests.test_e2e_replay import modelguard
+
+pytestmark = pytest.mark.e2e
+START = dt.date(2026, 9, 1)
+NAMES = sorted(CASES)
+DAY_OF = {name: (START + dt.timedelta(days=i + 1)).isoformat() for i, name in enumerate(NAMES)}
+GOOD_DAYS = [START.isoformat(), (START + dt.timedelta(days=len(NAMES) + 1)).isoformat()]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    config_file = write_config(folder, challenger={"every_days": 90})
+    config = load_config(config_file)
+    lake = Lake(config.storage_root)
+    simulate(lake.root, days=len(NAMES) + 2, rows=600, reference_rows=4000, incidents=[])
+    originals = {}
+    for name, day in DAY_OF.items():
+        landed = lake.landing("batches", day)
+        good = pd.read_parquet(landed)
+        landed.unlink()
+        writer, _ = CASES[name]
+        path = writer(good, lake.root / "landing" / "batches" / day)
+        originals[name] = (path.name, path.read_bytes())
+    env = {**os.environ, "MODELGUARD_CONFIG": str(config_file), "AIRFLOW_HOME": str(folder / "airflow"),
+           "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags")}
+    modelguard("init", env=env)
+    modelguard("replay", "--all", env=env)
+    return lake, originals, env
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_input_is_quarantined_with_its_reason(corpus, name: str) -> None:
+    lake, originals, _ = corpus
+    day = DAY_OF[name]
+    ingest = [e for e in decisions.for_batch(lake, day) if e["dag_id"] == "modelguard_ingest"]
+    assert [e["action"] for e in ingest] == ["quarantine_batch"]
+    reason = json.loads((lake.quarantine_dir(day) / "reason.json").read_text())
+    assert CASES[name][1] in reason["reason"]
+    filename, content = originals[name]
+    assert (lake.quarantine_dir(day) / filename).read_bytes() == content  # kept exactly as it arrived
+    assert (lake.quarantine_dir(day) / "report.html").exists()
+    assert not lake.validated("batches", day).exists() and not lake.predictions(day).exists()
+
+
+def test_good_days_are_untouched(corpus) -> None:
+    lake, _, _ = corpus
+    for day in GOOD_DAYS:
+        assert [e["action"] for e in decisions.for_batch(lake, day) if e["dag_id"] == "modelguard_ingest"] == ["accept_batch"]
+        assert lake.predictions(day).exists()
+    assert sorted(p.name for p in (lake.root / "quarantine").iterdir() if p.name != "labels") == sorted(DAY_OF.values())
+
+
+def test_rerun_quarantines_the_same_way_without_duplicates(corpus) -> None:
+    lake, _, env = corpus
+    days = [DAY_OF["null_storm"], DAY_OF["ragged_csv"], DAY_OF["empty_file"]]
+    before = decisions.read_decisions(lake)
+    reasons = {d: json.loads((lake.quarantine_dir(d) / "reason.json").read_text())["reason"] for d in days}
+    for day in days:
+        modelguard("replay", "--start", day, "--end", day, env=env)
+    after = decisions.read_decisions(lake)
+    key = lambda e: (e["batch_id"], e["dag_id"], e["action"], e.get("model_version"))  # noqa: E731
+    assert sorted(map(key, after)) == sorted(map(key, before))
+    assert {d: json.loads((lake.quarantine_dir(d) / "reason.json").read_text())["reason"] for d in days} == reasons
+    assert not any(Path(p).name.startswith(".") for p in (lake.quarantine_dir(days[0])).iterdir())
