@@ -83,3 +83,31 @@ def test_rerun_quarantines_the_same_way_without_duplicates(corpus) -> None:
     assert sorted(map(key, after)) == sorted(map(key, before))
     assert {d: json.loads((lake.quarantine_dir(d) / "reason.json").read_text())["reason"] for d in days} == reasons
     assert not any(Path(p).name.startswith(".") for p in (lake.quarantine_dir(days[0])).iterdir())
+
+
+def test_a_fixed_batch_is_released_and_refed_through_the_cycle(corpus) -> None:
+    lake, _, env = corpus
+    day = DAY_OF["amounts_in_cents"]
+    broken = pd.read_parquet(lake.quarantine_dir(day) / f"{day}.parquet")
+    broken["amount"] = broken["amount"] / 100
+    broken.to_parquet(lake.quarantine_dir(day) / "fixed.parquet", index=False)
+    out = modelguard("release", day, env=env).stdout
+    assert "accepted" in out
+    assert lake.validated("batches", day).exists() and lake.predictions(day).exists()
+    assert (lake.report_dir(day) / "drift.html").exists()
+    released = [e for e in decisions.for_batch(lake, day) if e["dag_id"] == "modelguard_release"]
+    assert [e["action"] for e in released] == ["accept_batch"]
+    assert (lake.quarantine_dir(day) / f"{day}.parquet").exists()  # the bad original stays for the record
+
+
+def test_release_of_a_still_broken_batch_is_refused(corpus) -> None:
+    lake, _, env = corpus
+    import subprocess
+    import sys
+
+    day = DAY_OF["null_storm"]
+    done = subprocess.run([sys.executable, "-m", "modelguard.cli", "release", day], env=env, capture_output=True,
+                          text=True, cwd=PROJECT, timeout=600)
+    assert done.returncode == 1
+    assert "quarantined" in done.stdout and "customer_age" in done.stdout
+    assert not lake.validated("batches", day).exists()

@@ -135,11 +135,18 @@ def story(config: ConfigOption = None) -> None:
 
 @app.command()
 def release(batch_id: str, config: ConfigOption = None) -> None:
-    """Re-validate a quarantined batch from its fixed file (quarantine/<id>/fixed.* or landing)."""
-    from modelguard.ingest import release_batch
+    """Re-validate a quarantined batch from its fixed file (quarantine/<id>/fixed.* or landing) through the
+    modelguard_release DAG and, if it passes, run the rest of that day's cycle on it."""
+    from modelguard.replay import ReplayError
+    from modelguard.replay import release as run
 
-    result = release_batch(_config(config), batch_id)
-    console.print(json.dumps(result))
+    cfg = _config(config)
+    try:
+        result = run(cfg, batch_id)
+    except (ReplayError, FileNotFoundError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"{batch_id}: {result['status']} - {result['reason']}")
     if result["status"] != "accepted":
         raise typer.Exit(1)
 

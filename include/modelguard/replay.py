@@ -73,16 +73,16 @@ def days_between(start: str, end: str) -> list[str]:
     return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
-def _load_dags() -> dict:
+def _load_dags(dag_ids: list[str]) -> dict:
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS_FOLDER))
     if bag.import_errors:
         raise ReplayError(f"DAG import errors: {bag.import_errors}")
-    missing = [d for d, _ in CYCLE if d not in bag.dags]
+    missing = [d for d in dag_ids if d not in bag.dags]
     if missing:
         raise ReplayError(f"DAGs missing from {DAGS_FOLDER}: {missing}")
-    return {dag_id: bag.dags[dag_id] for dag_id, _ in CYCLE}
+    return {dag_id: bag.dags[dag_id] for dag_id in dag_ids}
 
 
 def _approve_pending(config: PipelineConfig, batch_id: str) -> list[str]:
@@ -109,38 +109,60 @@ def _state(obj) -> str:
     return str(getattr(obj.state, "value", obj.state))
 
 
+def _run_cycle(dags: dict, cycle: list, batch_id: str, home: Path, run_conf: dict | None = None) -> tuple[dict, dict]:
+    """Run one day's DAGs in order with dag.test; raises ReplayError naming a failed DAG and its tasks."""
+    import pendulum
+
+    states, seconds, task_states = {}, {}, {}
+    for dag_id, condition in cycle:
+        if condition and task_states.get(condition) != "success":
+            continue
+        started = time.perf_counter()
+        run = dags[dag_id].test(logical_date=pendulum.parse(batch_id), run_conf={"batch_id": batch_id, **(run_conf or {})})
+        seconds[dag_id] = round(time.perf_counter() - started, 2)
+        states[dag_id] = _state(run)
+        instances = run.get_task_instances()
+        task_states.update({(dag_id, ti.task_id): _state(ti) for ti in instances})
+        if states[dag_id] != "success":
+            failed = [ti.task_id for ti in instances if _state(ti) not in ("success", "skipped")]
+            raise ReplayError(f"{dag_id} failed for {batch_id} (tasks: {', '.join(failed) or '?'}); "
+                              f"see the run's logs in the Airflow UI or under {home}/logs")
+    return states, seconds
+
+
 def replay(config: PipelineConfig, days: list[str], *, operator_approves: bool = False,
            on_day: Callable[[str, dict], None] | None = None) -> list[dict]:
     """Run the cycle for each day in order; returns one summary per day."""
-    import pendulum
-
     from modelguard.simulate import deliver_labels
 
     home = prepare_airflow_env()
     ensure_metadata_db(home)
     logging.getLogger("airflow").setLevel(logging.WARNING)
-    dags = _load_dags()
+    dags = _load_dags([dag_id for dag_id, _ in CYCLE])
     summaries = []
     for batch_id in days:
         delivered = deliver_labels(config.storage_root, batch_id)
         approved = _approve_pending(config, batch_id) if operator_approves else []
-        states, seconds, task_states = {}, {}, {}
-        for dag_id, condition in CYCLE:
-            if condition and task_states.get(condition) != "success":
-                continue
-            started = time.perf_counter()
-            run = dags[dag_id].test(logical_date=pendulum.parse(batch_id), run_conf={"batch_id": batch_id})
-            seconds[dag_id] = round(time.perf_counter() - started, 2)
-            states[dag_id] = _state(run)
-            instances = run.get_task_instances()
-            task_states.update({(dag_id, ti.task_id): _state(ti) for ti in instances})
-            if states[dag_id] != "success":
-                failed = [ti.task_id for ti in instances if _state(ti) not in ("success", "skipped")]
-                raise ReplayError(f"{dag_id} failed for {batch_id} (tasks: {', '.join(failed) or '?'}); "
-                                  f"see the run's logs in the Airflow UI or under {home}/logs")
+        states, seconds = _run_cycle(dags, CYCLE, batch_id, home)
         summary = {"batch_id": batch_id, "labels_delivered": delivered, "approved": approved, "runs": states,
                    "seconds": seconds}
         summaries.append(summary)
         if on_day:
             on_day(batch_id, summary)
     return summaries
+
+
+def release(config: PipelineConfig, batch_id: str) -> dict:
+    """Run `modelguard_release` for a quarantined day, then the rest of that day's cycle on it."""
+    from modelguard.decisions import for_batch
+    from modelguard.storage import Lake
+
+    home = prepare_airflow_env()
+    ensure_metadata_db(home)
+    logging.getLogger("airflow").setLevel(logging.WARNING)
+    cycle = [("modelguard_release", None), *CYCLE[1:]]
+    dags = _load_dags([dag_id for dag_id, _ in cycle])
+    states, _ = _run_cycle(dags, cycle, batch_id, home)
+    last = [e for e in for_batch(Lake(config.storage_root), batch_id) if e["dag_id"] == "modelguard_release"]
+    return {"batch_id": batch_id, "runs": states, "status": "accepted" if last and last[-1]["action"] == "accept_batch"
+            else "quarantined", "reason": last[-1]["reason"] if last else None}
