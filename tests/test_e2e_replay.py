@@ -39,7 +39,7 @@ def replayed(tmp_path_factory):
     config_file = write_config(folder, **SHORT_TIMELINE)
     env = {**os.environ, "MODELGUARD_CONFIG": str(config_file), "AIRFLOW_HOME": str(folder / "airflow"),
            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags")}
-    modelguard("simulate", "--days", "12", "--rows", "2500", "--reference-rows", "8000",
+    modelguard("simulate", "--days", "12", "--rows", "2000", "--reference-rows", "6000",
                "--incident", "null_storm@2", "--incident", "concept_drift@4", env=env)
     modelguard("init", env=env)
     replay = modelguard("replay", "--all", env=env)

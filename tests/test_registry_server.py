@@ -1,0 +1,144 @@
+"""Champion vs challenger against a real `mlflow server` (SQLite backend, free loopback port):
+concept drift -> challenger pending -> a person approves by tag through the MLflow REST API ->
+promotion -> the concept reverts -> automatic rollback. Then the server dies: a promotion fails
+cleanly without touching the registry, and the next run after a restart finishes the job, including
+an alias move a crash left half-done."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from modelguard import decisions
+from modelguard.config import load_config
+from modelguard.registry import CHALLENGER, CHAMPION, PENDING_MOVE_TAG, PREVIOUS_CHAMPION, Registry
+from modelguard.storage import Lake
+from tests.conftest import PROJECT, write_config
+from tests.test_e2e_replay import modelguard
+
+pytestmark = pytest.mark.e2e
+MLFLOW = str(Path(sys.executable).parent / "mlflow")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class MlflowServer:
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.port, self.process = folder, _free_port(), None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [MLFLOW, "server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+             "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",
+             "--default-artifact-root", (self.folder / "artifacts").as_uri()],
+            stdout=open(self.folder / "server.log", "a"), stderr=subprocess.STDOUT,  # noqa: SIM115 - lives with the server
+            env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"})
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{self.url}/health", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError(f"mlflow server did not start: {(self.folder / 'server.log').read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+    def set_tag(self, name: str, version: str, key: str, value: str) -> None:
+        body = json.dumps({"name": name, "version": version, "key": key, "value": value}).encode()
+        request = urllib.request.Request(f"{self.url}/api/2.0/mlflow/model-versions/set-tag", data=body,
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        urllib.request.urlopen(request, timeout=10).read()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("server")
+    server = MlflowServer(folder)
+    server.start()
+    config_file = write_config(
+        folder, mlflow={"tracking_uri": server.url},
+        challenger={"window_days": 4, "holdout_days": 1, "min_rows": 1000, "every_days": 60, "bootstrap_rounds": 200},
+        policy={"performance_window_days": 1, "cooldown_days": 1, "guardrail_days": 1},
+        validation={"min_rows": 50})
+    env = {**os.environ, "MODELGUARD_CONFIG": str(config_file), "AIRFLOW_HOME": str(folder / "airflow"),
+           "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags")}
+    modelguard("simulate", "--days", "20", "--rows", "2000", "--reference-rows", "6000",
+               "--incident", "concept_drift@3", "--incident", "reversal@12", env=env)
+    modelguard("init", env=env)
+    config = load_config(config_file)
+    yield server, config, env
+    if server.process.poll() is None:
+        server.kill()
+
+
+def _pending(registry: Registry) -> str | None:
+    challenger = registry.by_alias(CHALLENGER)
+    return challenger.version if challenger and challenger.approval == "pending" else None
+
+
+def test_drift_approval_promotion_reversal_rollback(world) -> None:
+    server, config, env = world
+    registry = Registry(config)
+    lake = Lake(config.storage_root)
+    day = 0
+    days = [f"2026-09-{d:02d}" for d in range(1, 21)]
+    # Run day by day until a challenger waits for approval.
+    while _pending(registry) is None and day < 11:
+        modelguard("replay", "--start", days[day], "--end", days[day], env=env)
+        day += 1
+    version = _pending(registry)
+    assert version is not None, "no challenger asked for approval after the concept drift"
+    assert registry.aliases()[CHAMPION] == "1"
+    server.set_tag(config.model.name, version, "approval", "approved")  # what a person does in the UI
+    modelguard("replay", "--start", days[day], "--end", days[-1], env=env)
+
+    log = decisions.read_decisions(lake)
+    promoted = [e for e in log if e["action"] == "promote"]
+    assert promoted and promoted[0]["model_version"] == version
+    rolled = [e for e in log if e["action"] == "rollback"]
+    assert rolled, "the reversal did not roll back the promotion"
+    assert rolled[0]["batch_id"] > "2026-09-13"
+    assert registry.aliases()[CHAMPION] == "1"  # the original model serves again
+    assert registry.get(version).tags["rolled_back_on"] == rolled[0]["batch_id"]
+
+
+def test_promotion_with_the_server_down_fails_cleanly_and_a_rerun_finishes(world) -> None:
+    server, config, env = world
+    registry = Registry(config)
+    target = max((v for v in registry.versions() if v.version != registry.aliases()[CHAMPION]),
+                 key=lambda v: int(v.version)).version
+    before = registry.aliases()
+    server.kill()
+    done = subprocess.run([sys.executable, "-m", "modelguard.cli", "replay", "--start", "2026-09-20", "--end",
+                           "2026-09-20"], env=env, capture_output=True, text=True, cwd=PROJECT, timeout=900)
+    assert done.returncode == 1 and "failed for 2026-09-20" in done.stdout
+    server.start()
+    assert registry.aliases() == before  # nothing half-moved
+
+    # A crash after the first steps of a promotion: intent written, previous_champion moved, champion not.
+    champion = before[CHAMPION]
+    registry.set_model_tag(PENDING_MOVE_TAG, {"kind": "promote", "to": target, "from": champion,
+                                              "batch_id": "2026-09-20", "by": "test"})
+    registry.set_alias(PREVIOUS_CHAMPION, champion)
+    modelguard("replay", "--start", "2026-09-20", "--end", "2026-09-20", env=env)
+    assert registry.aliases()[CHAMPION] == target
+    assert registry.aliases()[PREVIOUS_CHAMPION] == champion
+    assert PENDING_MOVE_TAG not in registry.model_tags()
