@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from modelguard import decisions
+from modelguard.bootstrap import initialise
 from modelguard.config import load_config
 from modelguard.simulate import simulate
 from modelguard.storage import Lake
@@ -44,7 +45,7 @@ def corpus(tmp_path_factory):
         originals[name] = (path.name, path.read_bytes())
     env = {**os.environ, "MODELGUARD_CONFIG": str(config_file), "AIRFLOW_HOME": str(folder / "airflow"),
            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags")}
-    modelguard("init", env=env)
+    initialise(config)
     modelguard("replay", "--all", env=env)
     return lake, originals, env
 

@@ -53,7 +53,7 @@ def corrupt(frame: pd.DataFrame, steps: list[tuple], seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     frame = frame.copy()
     for kind, column, amount in steps:
-        if column and column not in frame.columns:
+        if (column and column not in frame.columns) or frame.empty:
             continue
         rows = rng.random(len(frame)) < (amount if isinstance(amount, float) else 1.0)
         if kind == "nulls":

@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 
 from modelguard import decisions
+from modelguard.bootstrap import initialise
 from modelguard.config import load_config
 from modelguard.registry import CHALLENGER, CHAMPION, PENDING_MOVE_TAG, PREVIOUS_CHAMPION, Registry
+from modelguard.simulate import parse_incident, simulate
 from modelguard.storage import Lake
 from tests.conftest import PROJECT, write_config
 from tests.test_e2e_replay import modelguard
@@ -80,10 +82,10 @@ def world(tmp_path_factory):
         validation={"min_rows": 50})
     env = {**os.environ, "MODELGUARD_CONFIG": str(config_file), "AIRFLOW_HOME": str(folder / "airflow"),
            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags")}
-    modelguard("simulate", "--days", "20", "--rows", "2000", "--reference-rows", "6000",
-               "--incident", "concept_drift@3", "--incident", "reversal@12", env=env)
-    modelguard("init", env=env)
     config = load_config(config_file)
+    simulate(config.storage_root, days=20, rows=2000, reference_rows=6000,
+             incidents=[parse_incident("concept_drift@3"), parse_incident("reversal@12")])
+    initialise(config)  # registers the first champion through the server
     yield server, config, env
     if server.process.poll() is None:
         server.kill()
@@ -98,9 +100,10 @@ def test_drift_approval_promotion_reversal_rollback(world) -> None:
     server, config, env = world
     registry = Registry(config)
     lake = Lake(config.storage_root)
-    day = 0
     days = [f"2026-09-{d:02d}" for d in range(1, 21)]
-    # Run day by day until a challenger waits for approval.
+    # Drift on 09-04, labels three days late: no request can come before 09-08. Then day by day.
+    modelguard("replay", "--start", days[0], "--end", days[6], env=env)
+    day = 7
     while _pending(registry) is None and day < 11:
         modelguard("replay", "--start", days[day], "--end", days[day], env=env)
         day += 1

@@ -73,7 +73,7 @@ def parse_incident(spec: str) -> Incident:
 
 
 # --- the population ---------------------------------------------------------------------------
-def _transactions(rng: np.random.Generator, n: int, day: dt.date, start_id: int) -> pd.DataFrame:
+def transactions(rng: np.random.Generator, n: int, day: dt.date, start_id: int) -> pd.DataFrame:
     seconds = np.sort(rng.integers(0, 86_400, n))
     hour = seconds // 3600
     avg_amount = np.round(rng.lognormal(3.6, 0.6, n), 2)
@@ -116,7 +116,7 @@ def _risk(frame: pd.DataFrame, concept: str) -> np.ndarray:
             + 0.8 * new_account + 1.0 * online)
 
 
-def _label(rng: np.random.Generator, frame: pd.DataFrame, concept: str) -> np.ndarray:
+def label_rows(rng: np.random.Generator, frame: pd.DataFrame, concept: str) -> np.ndarray:
     risk = _risk(frame, concept).to_numpy()
     low, high = -30.0, 10.0  # intercept so that the fraud rate is FRAUD_RATE on this batch
     for _ in range(50):
@@ -160,7 +160,7 @@ SERVED_CORRUPTIONS: dict[str, Callable[[pd.DataFrame, np.random.Generator], pd.D
 }
 
 
-def _concept_on(day: int, incidents: list[Incident]) -> str:
+def concept_on(day: int, incidents: list[Incident]) -> str:
     concept = "original"
     for item in sorted(incidents, key=lambda i: i.day):
         if item.day <= day and item.kind == "concept_drift":
@@ -202,16 +202,16 @@ def simulate(
     parts = []
     for offset in range(reference_days, 0, -1):
         day = start - dt.timedelta(days=offset)
-        part = _transactions(rng, per_day, day, 0)
-        part["is_fraud"] = _label(rng, part, "original")
+        part = transactions(rng, per_day, day, 0)
+        part["is_fraud"] = label_rows(rng, part, "original")
         parts.append(part)
     lake.write_parquet(pd.concat(parts, ignore_index=True), lake.reference_train)
 
     for day in range(days):
         batch_id = batch_id_of(start, day)
-        frame = _transactions(rng, rows, dt.date.fromisoformat(batch_id), 0)
+        frame = transactions(rng, rows, dt.date.fromisoformat(batch_id), 0)
         labels = pd.DataFrame({"transaction_id": frame["transaction_id"],
-                               "is_fraud": _label(rng, frame, _concept_on(day, incidents))})
+                               "is_fraud": label_rows(rng, frame, concept_on(day, incidents))})
         for item in _active(day, incidents):
             frame = SERVED_CORRUPTIONS[item.kind](frame.copy(), rng)
         lake.write_parquet(frame, lake.root / "landing" / "batches" / f"{batch_id}.parquet")

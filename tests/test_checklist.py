@@ -1,0 +1,39 @@
+"""The root-cause checklist, one row per situation of the field guide."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelguard.checklist import build_checklist, to_markdown
+
+QUIET = {"batch_status": "accepted", "positive_rate": 0.03, "reference_positive_rate": 0.028,
+         "skew_max_difference": 0.0, "realized": 0.86, "baseline": 0.87}
+
+CASES = [
+    ("quiet day", {}, "none", {}),
+    ("schema change", {"batch_status": "quarantined", "failures": ["schema: missing columns merchant_category"]},
+     "quarantine", {"Schema consistency": "Fail"}),
+    ("null storm", {"batch_status": "quarantined",
+                    "failures": ["column 'customer_age': expect_column_values_to_not_be_null failed for 70.0% of rows"]},
+     "quarantine", {"Missing values": "Fail"}),
+    ("missing batch", {"batch_status": "missing"}, "investigate", {"Data freshness": "Fail"}),
+    ("covariate drift", {"drifted_features": ["merchant_category"]}, "investigate", {"Distribution shift": "Investigate"}),
+    ("output anomaly", {"positive_rate": 0.9}, "investigate", {"Output distribution": "Fail"}),
+    ("concept drift", {"performance_alert": True, "realized": 0.3}, "retrain", {"Error analysis": "Fail"}),
+    ("bad promotion", {"performance_alert": True, "rollback": True}, "rollback", {}),
+    ("registry down", {"registry_ok": False, "registry_error": "connection refused"}, "investigate",
+     {"Model registry reachable, champion loads": "Fail"}),
+    ("training/serving skew", {"skew_max_difference": 0.2}, "investigate", {"Training/serving consistency": "Fail"}),
+]
+
+
+@pytest.mark.parametrize(("situation", "evidence", "response", "statuses"), CASES, ids=[c[0] for c in CASES])
+def test_checklist(situation: str, evidence: dict, response: str, statuses: dict) -> None:
+    result = build_checklist({**QUIET, **evidence})
+    assert result["recommended_response"] == response
+    by_item = {c["item"]: c["status"] for c in result["checks"]}
+    for item, status in statuses.items():
+        assert by_item[item] == status
+    if situation == "quiet day":
+        assert set(by_item.values()) == {"Pass"}
+    assert "| Diagnosis step |" in to_markdown("2026-09-01", result)
