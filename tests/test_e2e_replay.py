@@ -71,6 +71,19 @@ def test_every_accepted_day_has_predictions_and_an_evidently_report(replayed) ->
         assert json.loads((lake.report_dir(batch_id) / "assessment.json").read_text())["actions"]
 
 
+def test_each_day_has_a_root_cause_checklist_and_a_health_history(replayed) -> None:
+    import pandas as pd
+
+    _, lake, _, _ = replayed
+    quarantined = json.loads((lake.report_dir("2026-09-03") / "checklist.json").read_text())
+    assert quarantined["recommended_response"] == "quarantine"
+    assert "| Verify data inputs | Missing values | Fail |" in (lake.report_dir("2026-09-03") / "checklist.md").read_text()
+    health = pd.read_parquet(lake.health_table)
+    estimated = health[health["metric"] == "estimated_roc_auc"]
+    assert len(estimated) == 11 and estimated["value"].between(0.5, 1).all()
+    assert set(health[health["metric"] == "realized_roc_auc"]["batch_id"]) >= {"2026-09-06", "2026-09-12"}
+
+
 def test_concept_drift_raises_a_performance_alert(replayed) -> None:
     _, lake, _, _ = replayed
     alerts = [e["batch_id"] for e in decisions.read_decisions(lake) if e["action"] == "performance_alert"]

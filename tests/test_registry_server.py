@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -50,7 +51,8 @@ class MlflowServer:
              "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",
              "--default-artifact-root", (self.folder / "artifacts").as_uri()],
             stdout=open(self.folder / "server.log", "a"), stderr=subprocess.STDOUT,  # noqa: SIM115 - lives with the server
-            env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"})
+            env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+            start_new_session=True)
         for _ in range(120):
             try:
                 urllib.request.urlopen(f"{self.url}/health", timeout=1)
@@ -60,7 +62,8 @@ class MlflowServer:
         raise RuntimeError(f"mlflow server did not start: {(self.folder / 'server.log').read_text()[-2000:]}")
 
     def kill(self) -> None:
-        self.process.kill()
+        """SIGKILL the server and its workers (uvicorn, job runners): its whole process group."""
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
     def set_tag(self, name: str, version: str, key: str, value: str) -> None:

@@ -6,11 +6,13 @@ Imported at DAG parse time: standard library only.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "ml-oncall",
-    "retries": 2,
+    # `modelguard replay` sets 0: replaying in one process, a failure should stop it at once.
+    "retries": int(os.environ.get("MODELGUARD_TASK_RETRIES", "2")),
     "retry_delay": dt.timedelta(minutes=2),
     "retry_exponential_backoff": True,
 }

@@ -54,10 +54,9 @@ def _move(registry: Registry, kind: str, to_version: str, from_version: str | No
 def repair(config: PipelineConfig) -> dict | None:
     """Complete an alias move that an earlier run left half-done. Returns what was repaired."""
     registry = Registry(config)
-    try:
-        pending = registry.model_tags().get(PENDING_MOVE_TAG)
-    except Exception:  # noqa: BLE001 - no registered model yet: nothing to repair
+    if not registry.aliases():  # no registered model (or no alias) yet: nothing to repair
         return None
+    pending = registry.model_tags().get(PENDING_MOVE_TAG)
     if not pending:
         return None
     move = json.loads(pending)

@@ -23,6 +23,20 @@ PENDING_MOVE_TAG = "pending_alias_move"  # registered-model tag: an alias move i
 _MODEL_CACHE: dict[tuple[str, str, str], Any] = {}
 
 
+class RegistryUnavailable(RuntimeError):
+    """The MLflow registry could not be reached or answered with an error: the task fails, nothing moves."""
+
+
+def _absent(error) -> bool:
+    """True if MLflow said the thing does not exist (as opposed to: could not answer)."""
+    code = getattr(error, "error_code", "")
+    return code == "RESOURCE_DOES_NOT_EXIST" or (code == "INVALID_PARAMETER_VALUE" and "alias" in str(error).lower())
+
+
+def _unavailable(registry: Registry, error) -> RegistryUnavailable:
+    return RegistryUnavailable(f"MLflow registry at {registry.tracking_uri} failed: {str(error).splitlines()[0][:300]}")
+
+
 @dataclass(frozen=True)
 class Version:
     version: str
@@ -68,7 +82,9 @@ class Registry:
 
         try:
             self.client.get_registered_model(self.name)
-        except MlflowException:
+        except MlflowException as error:
+            if not _absent(error):
+                raise _unavailable(self, error) from None
             self.client.create_registered_model(
                 self.name, description="Managed by modelguard: champion serves, challenger competes."
             )
@@ -88,16 +104,20 @@ class Registry:
 
         try:
             return self._to_version(self.client.get_model_version(self.name, str(version)))
-        except MlflowException:
-            return None
+        except MlflowException as error:
+            if _absent(error):
+                return None
+            raise _unavailable(self, error) from None
 
     def by_alias(self, alias: str) -> Version | None:
         from mlflow.exceptions import MlflowException
 
         try:
             return self._to_version(self.client.get_model_version_by_alias(self.name, alias))
-        except MlflowException:
-            return None
+        except MlflowException as error:
+            if _absent(error):
+                return None
+            raise _unavailable(self, error) from None
 
     def aliases(self) -> dict[str, str]:
         """alias -> version for the aliases that are set."""
@@ -105,8 +125,10 @@ class Registry:
 
         try:
             model = self.client.get_registered_model(self.name)
-        except MlflowException:
-            return {}
+        except MlflowException as error:
+            if _absent(error):
+                return {}
+            raise _unavailable(self, error) from None
         return {alias: str(version) for alias, version in (model.aliases or {}).items()}
 
     def versions(self) -> list[Version]:
@@ -143,7 +165,8 @@ class Registry:
                 skops_trusted_types=_own_types(estimator),
             )
         version = self.client.create_model_version(self.name, info.model_uri, run_id=run.info.run_id,
-                                                   tags={**string_tags, "train_key": train_key})
+                                                   tags={**string_tags, "train_key": train_key},
+                                                   model_id=info.model_id)
         return str(version.version), True
 
     def set_tags(self, version: str, tags: dict[str, Any]) -> None:
@@ -167,6 +190,22 @@ class Registry:
 
         with contextlib.suppress(MlflowException):
             self.client.delete_registered_model_tag(self.name, key)
+
+    # --- health history ------------------------------------------------------------------------
+    def log_health(self, batch_id: str, metrics: dict[str, float]) -> None:
+        """Append the day's health metrics to the experiment's `health` run, step = the batch's day,
+        so the MLflow UI draws each metric as a time series. A rerun logs identical points."""
+        import datetime as dt
+
+        from mlflow.entities import Metric
+
+        experiment_id = self.experiment_id()
+        runs = self.client.search_runs([experiment_id], filter_string="tags.kind = 'health'", max_results=1)
+        run_id = runs[0].info.run_id if runs else self.client.create_run(
+            experiment_id, run_name="health", tags={"kind": "health"}).info.run_id
+        day = dt.date.fromisoformat(batch_id)
+        stamp = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
+        self.client.log_batch(run_id, metrics=[Metric(k, float(v), stamp, day.toordinal()) for k, v in metrics.items()])
 
     # --- loading -----------------------------------------------------------------------------
     def load(self, version: str):

@@ -49,6 +49,7 @@ def prepare_airflow_env(airflow_home: str | os.PathLike | None = None) -> Path:
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+    os.environ["MODELGUARD_TASK_RETRIES"] = "0"  # read by dag_support when the DAGs are parsed
     quiet_libraries()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)

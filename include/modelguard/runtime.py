@@ -11,6 +11,11 @@ _QUIET_ENV = {
     "GX_ANALYTICS_ENABLED": "false",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     "TQDM_DISABLE": "1",
+    # A dead tracking server should fail a task in seconds, not after minutes of client retries:
+    # Airflow retries the task, and every task is idempotent.
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
 }
 
 

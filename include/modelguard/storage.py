@@ -131,6 +131,11 @@ class Lake:
         return self.root / "metrics" / "performance.parquet"
 
     @property
+    def health_table(self) -> Path:
+        """Tidy (batch_id, metric, value): drift share, predicted positive rate, estimated and realized metrics."""
+        return self.root / "metrics" / "health.parquet"
+
+    @property
     def decisions_log(self) -> Path:
         return self.root / "decisions.jsonl"
 
