@@ -86,8 +86,8 @@ def world(tmp_path_factory):
     env = {**os.environ, "MODELGUARD_CONFIG": str(config_file), "AIRFLOW_HOME": str(folder / "airflow"),
            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags")}
     config = load_config(config_file)
-    simulate(config.storage_root, days=20, rows=2000, reference_rows=6000,
-             incidents=[parse_incident("concept_drift@3"), parse_incident("reversal@12")])
+    simulate(config.storage_root, days=16, rows=2000, reference_rows=6000,
+             incidents=[parse_incident("concept_drift@3"), parse_incident("reversal@10")])
     initialise(config)  # registers the first champion through the server
     yield server, config, env
     if server.process.poll() is None:
@@ -103,10 +103,10 @@ def test_drift_approval_promotion_reversal_rollback(world) -> None:
     server, config, env = world
     registry = Registry(config)
     lake = Lake(config.storage_root)
-    days = [f"2026-09-{d:02d}" for d in range(1, 21)]
-    # Drift on 09-04, labels three days late: no request can come before 09-08. Then day by day.
-    modelguard("replay", "--start", days[0], "--end", days[6], env=env)
-    day = 7
+    days = [f"2026-09-{d:02d}" for d in range(1, 17)]
+    # Drift on 09-04, labels three days late: the first request can come on 09-08. Then day by day.
+    modelguard("replay", "--start", days[0], "--end", days[7], env=env)
+    day = 8
     while _pending(registry) is None and day < 11:
         modelguard("replay", "--start", days[day], "--end", days[day], env=env)
         day += 1
@@ -121,7 +121,7 @@ def test_drift_approval_promotion_reversal_rollback(world) -> None:
     assert promoted and promoted[0]["model_version"] == version
     rolled = [e for e in log if e["action"] == "rollback"]
     assert rolled, "the reversal did not roll back the promotion"
-    assert rolled[0]["batch_id"] > "2026-09-13"
+    assert rolled[0]["batch_id"] > "2026-09-11"  # the reversal starts on 09-11
     assert registry.aliases()[CHAMPION] == "1"  # the original model serves again
     assert registry.get(version).tags["rolled_back_on"] == rolled[0]["batch_id"]
 
@@ -133,18 +133,18 @@ def test_promotion_with_the_server_down_fails_cleanly_and_a_rerun_finishes(world
                  key=lambda v: int(v.version)).version
     before = registry.aliases()
     server.kill()
-    done = subprocess.run([sys.executable, "-m", "modelguard.cli", "replay", "--start", "2026-09-20", "--end",
-                           "2026-09-20"], env=env, capture_output=True, text=True, cwd=PROJECT, timeout=900)
-    assert done.returncode == 1 and "failed for 2026-09-20" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "modelguard.cli", "replay", "--start", "2026-09-16", "--end",
+                           "2026-09-16"], env=env, capture_output=True, text=True, cwd=PROJECT, timeout=900)
+    assert done.returncode == 1 and "failed for 2026-09-16" in done.stdout
     server.start()
     assert registry.aliases() == before  # nothing half-moved
 
     # A crash after the first steps of a promotion: intent written, previous_champion moved, champion not.
     champion = before[CHAMPION]
     registry.set_model_tag(PENDING_MOVE_TAG, {"kind": "promote", "to": target, "from": champion,
-                                              "batch_id": "2026-09-20", "by": "test"})
+                                              "batch_id": "2026-09-16", "by": "test"})
     registry.set_alias(PREVIOUS_CHAMPION, champion)
-    modelguard("replay", "--start", "2026-09-20", "--end", "2026-09-20", env=env)
+    modelguard("replay", "--start", "2026-09-16", "--end", "2026-09-16", env=env)
     assert registry.aliases()[CHAMPION] == target
     assert registry.aliases()[PREVIOUS_CHAMPION] == champion
     assert PENDING_MOVE_TAG not in registry.model_tags()

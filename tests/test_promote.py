@@ -1,0 +1,89 @@
+"""Promotion, approval, manual alias moves, gates, auto-promote and rollback on a real MLflow
+registry (SQLite store in a temp folder), without the scheduler."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from modelguard import decisions, model
+from modelguard.bootstrap import initialise
+from modelguard.config import load_config
+from modelguard.promote import PromotionRefused, approve, promote, rollback
+from modelguard.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry
+from modelguard.simulate import simulate
+from modelguard.storage import Lake
+from tests.conftest import write_config
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("promote")
+    config = load_config(write_config(folder))
+    simulate(config.storage_root, days=1, rows=200, reference_rows=3000, incidents=[])
+    initialise(config)
+    reference = pd.read_parquet(Lake(config.storage_root).reference_train)
+    estimator = model.fit(config.model, reference)
+    registry = Registry(config)
+
+    def register(key: str, comparison: str = "passed", approval: str = "pending") -> str:
+        version, _ = registry.register(estimator, train_key=key, run_name=key, metrics={},
+                                       tags={"trigger": "manual", "comparison": comparison, "approval": approval,
+                                             "compared_with": registry.aliases()[CHAMPION]})
+        return version
+
+    return config, registry, register
+
+
+def test_an_approved_challenger_is_promoted_once(world) -> None:
+    config, registry, register = world
+    version = register("a")
+    registry.set_alias(CHALLENGER, version)
+    assert promote(config, "2026-09-02")["status"] == "nothing_approved"  # pending is not approved
+    approve(config, version, by="alice")
+    result = promote(config, "2026-09-02")
+    assert result == {"batch_id": "2026-09-02", "status": "promoted", "version": version, "previous": "1"}
+    assert registry.aliases() == {CHAMPION: version, PREVIOUS_CHAMPION: "1"}
+    assert registry.get(version).tags["promoted_by"] == "alice"
+    assert promote(config, "2026-09-02")["status"] == "nothing_approved"  # a rerun moves nothing
+    log = [e for e in decisions.read_decisions(Lake(config.storage_root)) if e["action"] == "promote"]
+    assert len(log) == 1 and log[0]["by"] == "alice"
+
+
+def test_a_champion_moved_by_hand_is_recorded(world) -> None:
+    config, registry, register = world
+    before = registry.aliases()[CHAMPION]
+    version = register("b")
+    registry.set_tags(version, {"compared_with": before})
+    registry.set_alias(CHAMPION, version)  # what a person does in the MLflow UI
+    assert promote(config, "2026-09-03")["status"] == "recorded_manual_move"
+    assert registry.aliases()[PREVIOUS_CHAMPION] == before
+    entry = decisions.for_batch(Lake(config.storage_root), "2026-09-03")[-1]
+    assert (entry["action"], entry["model_version"], entry["by"]) == ("promote", version, "mlflow-ui")
+
+
+def test_gates_refuse_a_loser_unless_forced(world) -> None:
+    config, registry, register = world
+    loser = register("c", comparison="failed", approval="rejected")
+    with pytest.raises(PromotionRefused, match="did not pass its comparison"):
+        promote(config, "2026-09-04", version=loser)
+    with pytest.raises(PromotionRefused, match="does not exist"):
+        promote(config, "2026-09-04", version="999")
+    assert promote(config, "2026-09-04", version=loser, force=True)["status"] == "promoted"
+    assert registry.aliases()[CHAMPION] == loser
+
+
+def test_manual_rollback_and_no_rollback_without_cause(world) -> None:
+    config, registry, _ = world
+    assert rollback(config, "2026-09-05")["status"] == "not_needed"  # no assessment asks for it
+    result = rollback(config, "2026-09-05", version="1", by="bob")
+    assert result["status"] == "rolled_back" and registry.aliases()[CHAMPION] == "1"
+    assert registry.get(result["rolled_back"]).tags["approval"] == "rejected"
+
+
+def test_auto_promote_needs_no_person(world, tmp_path) -> None:
+    config, registry, register = world
+    auto = config.model_copy(update={"policy": config.policy.model_copy(update={"auto_promote": True})})
+    version = register("d")
+    assert promote(auto, "2026-09-06")["version"] == version
+    assert registry.aliases()[CHAMPION] == version
