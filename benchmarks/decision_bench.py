@@ -29,8 +29,7 @@ import yaml
 from modelguard import decisions, model, tasks
 from modelguard.bootstrap import initialise
 from modelguard.config import load_config
-from modelguard.promote import approve
-from modelguard.registry import Registry
+from modelguard.promote import approve_requested
 from modelguard.report import match_incidents, quiet_day_actions
 from modelguard.simulate import (
     Incident,
@@ -59,15 +58,6 @@ def run_day(config, batch_id: str) -> None:
     tasks.promote(batch_id)
     if assessment["rollback"]:
         tasks.rollback(batch_id)
-
-
-def approve_requests(config, lake: Lake, batch_id: str) -> None:
-    registry = Registry(config)
-    for entry in decisions.read_decisions(lake):
-        if entry["action"] == "request_approval" and entry["batch_id"] < batch_id:
-            version = registry.get(entry["model_version"])
-            if version and version.approval == "pending":
-                approve(config, version.version, by="benchmark operator")
 
 
 def served_auc(lake: Lake, config, days: list[str]) -> dict[str, float]:
@@ -138,7 +128,7 @@ def run_seed(seed: int, days_count: int, rows: int) -> dict:
     days = [(dt.date.fromisoformat(schedule["start"]) + dt.timedelta(days=i)).isoformat() for i in range(days_count)]
     for day in days:
         deliver_labels(lake.root, day)
-        approve_requests(config, lake, day)
+        approve_requested(config, day, by="benchmark operator")
         run_day(config, day)
     log = decisions.read_decisions(lake)
     served = served_auc(lake, config, days)

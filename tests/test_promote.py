@@ -9,7 +9,7 @@ import pytest
 from modelguard import decisions, model
 from modelguard.bootstrap import initialise
 from modelguard.config import load_config
-from modelguard.promote import PromotionRefused, approve, promote, rollback
+from modelguard.promote import PromotionRefused, approve, approve_requested, promote, rollback
 from modelguard.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry
 from modelguard.simulate import simulate
 from modelguard.storage import Lake
@@ -87,3 +87,14 @@ def test_auto_promote_needs_no_person(world, tmp_path) -> None:
     version = register("d")
     assert promote(auto, "2026-09-06")["version"] == version
     assert registry.aliases()[CHAMPION] == version
+
+
+def test_requested_approvals_are_approved_the_next_day_by_the_simulated_engineer(world) -> None:
+    config, registry, register = world
+    version = register("e")
+    decisions.record(Lake(config.storage_root), batch_id="2026-09-07", dag_id="modelguard_challenge",
+                     action="request_approval", reason="test", model_version=version)
+    assert approve_requested(config, "2026-09-07", by="sim") == []  # not before the day after
+    assert approve_requested(config, "2026-09-08", by="sim") == [version]
+    assert registry.get(version).tags["approved_by"] == "sim"
+    assert approve_requested(config, "2026-09-09", by="sim") == []  # already approved

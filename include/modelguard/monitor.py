@@ -209,11 +209,12 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
                                              rounds=config.challenger.bootstrap_rounds,
                                              confidence=config.challenger.confidence, seed=config.challenger.seed)
 
-    trained_on = [v.tags["trained_on"] for v in registry.versions() if v.tags.get("trained_on", "") <= batch_id
+    versions = registry.versions()
+    trained_on = [v.tags["trained_on"] for v in versions if v.tags.get("trained_on", "") <= batch_id
                   and v.tags.get("trained_on") and v.tags.get("trigger") != "init"]
     first_day = (lake.landed_ids("batches") or [batch_id])[0]
     last_challenger = max(trained_on) if trained_on else None
-    retrains = [v.tags["trained_on"] for v in registry.versions()
+    retrains = [v.tags["trained_on"] for v in versions
                 if v.tags.get("trigger") in ("performance", "drift") and v.tags.get("trained_on", "") <= batch_id]
 
     return State(

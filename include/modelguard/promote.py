@@ -157,3 +157,19 @@ def approve(config: PipelineConfig, version: str, by: str = "cli") -> dict:
         raise PromotionRefused(f"version {version} of {registry.name!r} does not exist")
     registry.set_tags(version, {"approval": "approved", "approved_by": by})
     return {"version": str(version), "approval": "approved", "by": by}
+
+
+def approve_requested(config: PipelineConfig, before: str, by: str) -> list[str]:
+    """Approve every version still pending whose approval was requested before day `before`
+    (what the demo's simulated engineer does; a person does it in the MLflow UI)."""
+    lake = Lake(config.storage_root)
+    requested = {e["model_version"] for e in decisions.read_decisions(lake)
+                 if e["action"] == "request_approval" and e["batch_id"] < before}
+    registry = Registry(config)
+    approved = []
+    for version in sorted(requested, key=int):
+        found = registry.get(version)
+        if found is not None and found.approval == "pending":
+            approve(config, version, by=by)
+            approved.append(version)
+    return approved

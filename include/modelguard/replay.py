@@ -86,26 +86,6 @@ def _load_dags(dag_ids: list[str]) -> dict:
     return {dag_id: bag.dags[dag_id] for dag_id in dag_ids}
 
 
-def _approve_pending(config: PipelineConfig, batch_id: str) -> list[str]:
-    from modelguard import decisions
-    from modelguard.promote import approve
-    from modelguard.storage import Lake
-
-    lake = Lake(config.storage_root)
-    requested = {e["model_version"] for e in decisions.read_decisions(lake)
-                 if e["action"] == "request_approval" and e["batch_id"] < batch_id}
-    from modelguard.registry import Registry
-
-    registry = Registry(config)
-    approved = []
-    for version in sorted(requested, key=int):
-        found = registry.get(version)
-        if found is not None and found.approval == "pending":
-            approve(config, version, by=SIMULATED_OPERATOR)
-            approved.append(version)
-    return approved
-
-
 def _state(obj) -> str:
     return str(getattr(obj.state, "value", obj.state))
 
@@ -134,6 +114,7 @@ def _run_cycle(dags: dict, cycle: list, batch_id: str, home: Path, run_conf: dic
 def replay(config: PipelineConfig, days: list[str], *, operator_approves: bool = False,
            on_day: Callable[[str, dict], None] | None = None) -> list[dict]:
     """Run the cycle for each day in order; returns one summary per day."""
+    from modelguard.promote import approve_requested
     from modelguard.simulate import deliver_labels
 
     home = prepare_airflow_env()
@@ -143,7 +124,7 @@ def replay(config: PipelineConfig, days: list[str], *, operator_approves: bool =
     summaries = []
     for batch_id in days:
         delivered = deliver_labels(config.storage_root, batch_id)
-        approved = _approve_pending(config, batch_id) if operator_approves else []
+        approved = approve_requested(config, batch_id, SIMULATED_OPERATOR) if operator_approves else []
         states, seconds = _run_cycle(dags, CYCLE, batch_id, home)
         summary = {"batch_id": batch_id, "labels_delivered": delivered, "approved": approved, "runs": states,
                    "seconds": seconds}

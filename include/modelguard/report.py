@@ -35,8 +35,7 @@ def match_incidents(schedule: dict, log: list[dict]) -> list[dict]:
         start = item["batch_id"]
         if item["kind"] in ("concept_drift", "reversal"):
             later = [i["batch_id"] for i in incidents[index + 1:] if i["kind"] in ("concept_drift", "reversal")]
-            window_end = later[0] if later else end
-            window_end = min(window_end, end)
+            window_end = min(later[0], end) if later else end
         else:
             window_end = (_day(start) + dt.timedelta(days=max(item.get("duration_days", 1), 1) - 1)).isoformat()
         in_window = [e for e in log if e.get("batch_id") and start <= e["batch_id"] <= window_end
