@@ -101,7 +101,7 @@ def library_default(config, batch, reference, champion, suite, workdir: Path) ->
     from modelguard.monitor import column_verdicts
 
     accepted = validate(batch, suite, "row_id", batch_parameters(DAY), engine="gx").accepted
-    batch[SCORE] = model.predict_scores(champion, config.model, batch)
+    batch[SCORE] = champion.predict_proba(batch[config.model.features.all])[:, 1]
     columns = [*NUMERIC, SCORE, *CATEGORICAL]
     definition = DataDefinition(numerical_columns=[*NUMERIC, SCORE], categorical_columns=CATEGORICAL)
     snapshot = Report([DataDriftPreset()]).run(Dataset.from_pandas(batch[columns], data_definition=definition),
