@@ -61,6 +61,20 @@ def test_quiet_days_of_25_features_rarely_raise_a_drift_alert(reference) -> None
     assert len(alerting) <= 0.05 * days, f"false alarms on {len(alerting)} of {days} quiet days: {alerting}"
 
 
+def test_small_samples_use_p_value_tests_with_a_family_wise_false_alarm_rate() -> None:
+    """With 800 reference rows Evidently picks KS / chi-square; Bonferroni keeps 25 features quiet."""
+    small = stream_day(800, seed=0)
+    days = 12
+    alerting = []
+    for seed in range(1, days + 1):
+        alert, verdicts = alerts_on(stream_day(800, seed), small, seed)
+        alerting += [seed] if alert else []
+    assert "p_value" in verdicts["num_01"]["method"] and verdicts["num_01"]["threshold"] == pytest.approx(0.01 / 25)
+    assert len(alerting) <= 0.05 * days, f"false alarms on {len(alerting)} of {days} quiet days: {alerting}"
+    alert, verdicts = alerts_on(shifted_day(800, 200), small, 200)
+    assert alert and verdicts["num_01"]["drifted"] and verdicts["cat_2"]["drifted"]
+
+
 # One row per shift: (column, how the day is changed, whether a drift verdict is expected).
 SHIFTS = [
     ("num_01", "mean +0.5 sd", True),

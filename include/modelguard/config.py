@@ -109,6 +109,10 @@ class DriftConfig(_Strict):
     cat_threshold: float = Field(0.1, gt=0)
     min_drifted_features: int = Field(1, ge=1, description="drifted features that make a drift_alert")
     positive_rate_factor: float = Field(3.0, gt=1, description="predicted positive rate jump that is an incident")
+    # On samples of <= 1000 reference rows Evidently switches to p-value tests (KS, chi-square), where a
+    # per-column 0.05 would make 25 quiet features alert most days: split a family-wise rate instead.
+    p_value_alpha: float = Field(0.01, gt=0, lt=1, description="family-wise false-alarm rate of p-value tests "
+                                 "(small samples), Bonferroni-split across the columns")
 
 
 class ChallengerConfig(_Strict):

@@ -24,6 +24,7 @@ from modelguard.storage import Lake, parse_batch_id
 
 DAG_ID = "modelguard_monitor"
 SCORE_COLUMN = "score"
+SMALL_SAMPLE_ROWS = 1000  # up to this many reference rows Evidently picks p-value tests, above it distances
 
 
 def _sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
@@ -38,7 +39,9 @@ def measure_drift(current: pd.DataFrame, reference: pd.DataFrame, numeric: list[
     the speed trade: Evidently's distance tests (Wasserstein / Jensen-Shannon, chosen above 1000
     rows) cost O(n) per column and their value on 5,000 rows is within a few hundredths of the
     full-data value, so only columns within that distance of the threshold can get another verdict.
-    The thresholds are effect sizes, not p-values, so 25 features on a quiet day do not alert by chance.
+    The thresholds are effect sizes, not p-values, so 25 features on a quiet day do not alert by chance;
+    on small samples, where Evidently falls back to p-value tests, `drift.p_value_alpha` is split
+    across the columns (Bonferroni) for the same reason.
     """
     quiet_libraries()
     from evidently import DataDefinition, Dataset, Report
@@ -50,14 +53,48 @@ def measure_drift(current: pd.DataFrame, reference: pd.DataFrame, numeric: list[
     definition = DataDefinition(numerical_columns=list(numeric), categorical_columns=list(categorical))
     # The drift count plus one ValueDrift per column: the same verdicts as DataDriftPreset, whose
     # combined table costs twice as much to render.
-    thresholds = {c: drift.cat_threshold if c in categorical else drift.num_threshold for c in columns}
+    num_threshold, cat_threshold = drift.num_threshold, drift.cat_threshold
+    methods: dict[str, str | None] = dict.fromkeys(columns)
+    cat_method = None
+    if len(reference) <= SMALL_SAMPLE_ROWS:  # Evidently uses p-value tests here: Bonferroni across columns
+        num_threshold = cat_threshold = drift.p_value_alpha / len(columns)
+        cat_method = _homogeneity_test()
+        methods.update(dict.fromkeys(categorical, cat_method))
+    thresholds = {c: cat_threshold if c in categorical else num_threshold for c in columns}
     snapshot = Report(
-        [DriftedColumnsCount(columns=columns, num_threshold=drift.num_threshold, cat_threshold=drift.cat_threshold),
-         *(ValueDrift(column=c, threshold=thresholds[c]) for c in columns)],
+        [DriftedColumnsCount(columns=columns, num_threshold=num_threshold, cat_threshold=cat_threshold,
+                             cat_method=cat_method),
+         *(ValueDrift(column=c, threshold=thresholds[c], method=methods[c]) for c in columns)],
         include_tests=False,
     ).run(Dataset.from_pandas(current, data_definition=definition),
           Dataset.from_pandas(reference, data_definition=definition))
     return snapshot, column_verdicts(snapshot.dict()), [len(current), len(reference)]
+
+
+def _homogeneity_test() -> str:
+    """Register (once) a chi-square test of homogeneity for categorical columns and return its name.
+
+    Evidently's small-sample default for categories is a goodness-of-fit chi-square that takes the
+    reference's frequencies as the truth; with a few hundred reference rows their own noise makes it
+    fire on most quiet days (8 of 12 in tests/test_drift_detectors.py). Both samples are samples."""
+    from evidently.legacy.calculations.stattests.registry import (
+        StatTest,
+        _registered_stat_tests,
+        register_stattest,
+    )
+    from evidently.legacy.core import ColumnType
+    from scipy.stats import chi2_contingency
+
+    name = "chi2_homogeneity_p_value"  # column_verdicts reads "p_value" in a method name as "low is drift"
+    if name not in _registered_stat_tests:
+        def test(reference: pd.Series, current: pd.Series, feature_type, threshold: float) -> tuple[float, bool]:
+            table = pd.concat([reference.value_counts(), current.value_counts()], axis=1).fillna(0).to_numpy().T
+            p_value = float(chi2_contingency(table)[1]) if table.shape[1] > 1 else 1.0
+            return p_value, p_value < threshold
+
+        register_stattest(StatTest(name=name, display_name="chi-square homogeneity p_value",
+                                   allowed_feature_types=[ColumnType.Categorical]), default_impl=test)
+    return name
 
 
 def column_verdicts(snapshot: dict) -> dict[str, dict]:
