@@ -29,6 +29,7 @@ demo: install
 	$(VENV)/bin/modelguard story
 
 test: install
+	@bash scripts/install_browser.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 
