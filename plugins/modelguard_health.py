@@ -59,10 +59,17 @@ async def current_user(request):
 def create_app():
     """The FastAPI app behind /modelguard (built on the first request, see `_LazyApp`)."""
     from fastapi import Depends, FastAPI, HTTPException, Request
-    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+    from fastapi.responses import (
+        FileResponse,
+        HTMLResponse,
+        JSONResponse,
+        PlainTextResponse,
+        RedirectResponse,
+        Response,
+    )
 
     from modelguard import health_page
-    from modelguard.config import load_config
+    from modelguard.config import ConfigError, load_config
 
     async def user(request: Request):
         return await current_user(request)
@@ -80,6 +87,11 @@ def create_app():
         if request.method == "GET" and wants_page:
             return RedirectResponse(get_auth_manager().get_url_login(next_url=str(request.url)), status_code=303)
         return JSONResponse({"detail": str(error)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(ConfigError)
+    async def _bad_config(request: Request, error: ConfigError):
+        # Only callers that passed the token check get here (dependencies run before the route).
+        return PlainTextResponse(f"modelguard cannot load its pipeline config:\n{error}", status_code=503)
 
     def _data() -> dict:
         config = load_config()

@@ -205,10 +205,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _run(args: list[str], env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
+def _run(args: list[str], env: dict, timings: dict, timeout: int = 600) -> None:
+    started = time.monotonic()
     done = subprocess.run(args, env=env, cwd=PROJECT, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
-    return done
+    timings[args[1] if args[0] == "bash" else args[3]] = round(time.monotonic() - started, 1)
 
 
 def _get(url: str, **kwargs):
@@ -229,13 +230,13 @@ def stack(tmp_path_factory) -> Stack:
            "MLFLOW_PORT": str(mlflow_port), "MODELGUARD_MLFLOW_UI": f"http://127.0.0.1:{mlflow_port}",
            # One OpenMP thread per model fit: beside another xdist worker on two cores, more threads take 3x longer.
            "OMP_NUM_THREADS": "1"}
-    cli = [sys.executable, "-m", "modelguard.cli"]
+    cli, timings = [sys.executable, "-m", "modelguard.cli"], {}
     _run([*cli, "simulate", "--days", str(E2E_DAYS), "--rows", "2000", "--reference-rows", "6000",
-          *[arg for incident in INCIDENTS for arg in ("--incident", incident)]], env)
-    _run([*cli, "init"], env)
-    _run([*cli, "replay", "--all", "--operator-approves"], env, timeout=900)
+          *[arg for incident in INCIDENTS for arg in ("--incident", incident)]], env, timings)
+    _run([*cli, "init"], env, timings)
+    _run([*cli, "replay", "--all", "--operator-approves"], env, timings, timeout=900)
     try:
-        _run(["bash", "scripts/up.sh"], env, timeout=600)
+        _run(["bash", "scripts/up.sh"], env, timings, timeout=600)
         url = f"http://127.0.0.1:{airflow_port}"
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
@@ -248,6 +249,8 @@ def stack(tmp_path_factory) -> Stack:
         else:
             log = folder / "airflow" / "run" / "airflow.log"
             pytest.fail(f"Airflow did not come up on {url}:\n{log.read_text()[-4000:] if log.exists() else ''}")
+        ARTIFACTS.mkdir(exist_ok=True)  # where the fixture's seconds go, to keep it within budget
+        (ARTIFACTS / "model-health-fixture-seconds.json").write_text(json.dumps(timings, indent=1))
         passwords = folder / "airflow" / "simple_auth_manager_passwords.json.generated"
         yield Stack(url=url, mlflow_url=f"http://127.0.0.1:{mlflow_port}",
                     password=json.loads(passwords.read_text())["admin"],
@@ -308,6 +311,12 @@ def test_a_logged_in_engineer_sees_the_incidents(stack: Stack) -> None:
     assert data["checklist"]["batch_id"] == f"2026-09-{E2E_DAYS:02d}"
     assert {p["alias"] for p in data["timeline"]["realized"]} >= {"champion"}
     assert len(data["timeline"]["estimated"]) == E2E_DAYS - 1  # every accepted day
+
+    # Airflow lists the plugin: its nav entry and its app (what the UI builds the "Model health" link from)
+    plugins = _get(f"{stack.url}/api/v2/plugins", headers={"Authorization": f"Bearer {token}"}).json()["plugins"]
+    ours = next(p for p in plugins if p["name"] == "modelguard_health")
+    assert ours["fastapi_apps"][0]["url_prefix"] == "/modelguard"
+    assert ours["external_views"][0]["url_route"] == "model-health"
 
     # the UI sends the token as a cookie
     page = _get(f"{stack.url}/modelguard/", cookies={"_token": token})
