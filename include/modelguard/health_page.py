@@ -104,7 +104,7 @@ def pending_approvals(log: list[dict], tags: dict[str, dict], model: str, mlflow
         version = entry.get("model_version")
         if entry["action"] != "request_approval" or not version:
             continue
-        if promoted.get(version, "") >= (entry.get("batch_id") or "") and version in promoted:
+        if version in promoted and promoted[version] >= (entry.get("batch_id") or ""):
             continue
         version_tags = tags.get(version, {})
         if version_tags.get("approval") == "rejected" or "promoted_on" in version_tags \
@@ -121,7 +121,7 @@ def _events(log: list[dict]) -> list[dict]:
     events = []
     for entry in log:
         action = entry["action"]
-        if action in ("accept_batch",) or (action == "no_action" and not entry.get("alert")):
+        if action == "accept_batch" or (action == "no_action" and not entry.get("alert")):
             continue
         events.append({"batch_id": entry.get("batch_id"), "dag_id": entry.get("dag_id"), "action": action,
                        "model_version": entry.get("model_version"), "reason": entry.get("reason", ""),
