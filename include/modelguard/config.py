@@ -7,8 +7,10 @@ keys, wrong types and features listed twice fail with a message that names the k
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -138,6 +140,120 @@ class PolicyConfig(_Strict):
     auto_promote: bool = False
 
 
+# What can notify: a decision's action, a missing batch (`no_action` with `alert: missing_batch`) and a
+# task that failed for good. Kept in step with decisions.ACTIONS (a test checks it) without importing it:
+# this module is imported by light code.
+NotifyEvent = Literal[
+    "accept_batch", "quarantine_batch", "drift_alert", "performance_alert", "register_challenger",
+    "request_approval", "promote", "rollback", "no_action", "missing_batch", "task_failure",
+]
+DEFAULT_NOTIFY_EVENTS: tuple[str, ...] = (
+    "quarantine_batch", "missing_batch", "drift_alert", "performance_alert",  # incidents
+    "request_approval", "promote", "rollback",  # a person must act, or the served model changed
+    "task_failure",
+)
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def _env_name(value: str | None) -> str | None:
+    if value is not None and not _ENV_NAME.match(value):
+        raise ValueError(f"{value!r} is not an environment variable name (A-Z, 0-9, _)")
+    return value
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is None:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value.rstrip("/")
+
+
+def _no_inline_secret(data: Any, key: str, env_key: str) -> Any:
+    # Secrets never live in the config file (it is committed and mounted everywhere): name a variable instead.
+    if isinstance(data, dict) and key in data:
+        raise ValueError(f"{key}: secrets do not go in the config file; put it in an environment variable "
+                         f"and give that variable's name as {env_key}")
+    return data
+
+
+class SmtpConfig(_Strict):
+    host: str = Field(min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    sender: str
+    recipients: list[str] = Field(min_length=1)
+    starttls: bool = True
+    username: str | None = None
+    password_env: str | None = Field(None, description="name of the environment variable holding the password")
+    timeout: float = Field(10.0, gt=0, description="seconds")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password(cls, data: Any) -> Any:
+        return _no_inline_secret(data, "password", "password_env")
+
+    @field_validator("password_env")
+    @classmethod
+    def _password_env_name(cls, value: str | None) -> str | None:
+        return _env_name(value)
+
+    @field_validator("sender", "recipients")
+    @classmethod
+    def _addresses(cls, value: str | list[str]) -> str | list[str]:
+        for address in [value] if isinstance(value, str) else value:
+            if "@" not in address or any(c.isspace() for c in address.strip()):
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return value
+
+    @model_validator(mode="after")
+    def _login_needs_both(self) -> SmtpConfig:
+        if bool(self.username) != bool(self.password_env):
+            raise ValueError("username and password_env go together (log in with both, or neither)")
+        return self
+
+
+class WebhookConfig(_Strict):
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict, description="extra, non-secret HTTP headers")
+    token_env: str | None = Field(None, description="environment variable whose value is sent as a Bearer token")
+    timeout: float = Field(10.0, gt=0, description="seconds")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_token(cls, data: Any) -> Any:
+        return _no_inline_secret(data, "token", "token_env")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("token_env")
+    @classmethod
+    def _token_env_name(cls, value: str | None) -> str | None:
+        return _env_name(value)
+
+
+class NotificationsConfig(_Strict):
+    """Where decisions and task failures are sent. Off unless `smtp` or `webhook` is set."""
+
+    smtp: SmtpConfig | None = None
+    webhook: WebhookConfig | None = None
+    events: list[NotifyEvent] = Field(default_factory=lambda: list(DEFAULT_NOTIFY_EVENTS))
+    # Base URL of the MLflow UI for links to model versions; default: mlflow.tracking_uri if it is http(s).
+    mlflow_ui_url: str | None = None
+
+    @field_validator("mlflow_ui_url")
+    @classmethod
+    def _ui_url(cls, value: str | None) -> str | None:
+        return _http_url(value)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.smtp or self.webhook) and bool(self.events)
+
+
 class PipelineConfig(_Strict):
     model: ModelConfig
     storage: StorageConfig = StorageConfig()
@@ -146,6 +262,7 @@ class PipelineConfig(_Strict):
     drift: DriftConfig = DriftConfig()
     challenger: ChallengerConfig = ChallengerConfig()
     policy: PolicyConfig = PolicyConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
     # Folder the config file lives in; relative paths in the file are resolved against it.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
 

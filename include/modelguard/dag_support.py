@@ -1,6 +1,6 @@
-"""What every DAG file shares: owners, retries, asset URIs, and how a run finds its batch_id.
+"""What every DAG file shares: owners, retries, notifications, asset URIs, and how a run finds its batch_id.
 
-Imported at DAG parse time: standard library only.
+Imported at DAG parse time: standard library and airflow.sdk only (the notifiers import the rest lazily).
 """
 
 from __future__ import annotations
@@ -9,12 +9,18 @@ import datetime as dt
 import os
 from typing import Any
 
+from modelguard.notifiers import DecisionNotifier, TaskFailureNotifier
+
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "ml-oncall",
     # `modelguard replay` sets 0: replaying in one process, a failure should stop it at once.
     "retries": int(os.environ.get("MODELGUARD_TASK_RETRIES", "2")),
     "retry_delay": dt.timedelta(minutes=2),
     "retry_exponential_backoff": True,
+    # Notifications (config `notifications:`; off by default): each task sends the decisions its run has
+    # recorded so far, a task that fails for good also sends its failure. See modelguard.notifiers.
+    "on_success_callback": DecisionNotifier(),
+    "on_failure_callback": [DecisionNotifier(), TaskFailureNotifier()],
 }
 START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
