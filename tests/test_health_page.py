@@ -196,7 +196,6 @@ class Stack:
     mlflow_url: str
     password: str
     lake: Lake
-    env: dict
 
 
 def _free_port() -> int:
@@ -262,7 +261,7 @@ def stack(tmp_path_factory) -> Stack:
         passwords = home / "simple_auth_manager_passwords.json.generated"
         yield Stack(url=url, mlflow_url=f"http://127.0.0.1:{mlflow_port}",
                     password=json.loads(passwords.read_text())["admin"],
-                    lake=Lake(load_config(config_file).storage_root), env=stack_env)
+                    lake=Lake(load_config(config_file).storage_root))
     finally:
         if up.poll() is None:  # let it write its pid files before stopping what it started
             up.communicate(timeout=600)
