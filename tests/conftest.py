@@ -14,6 +14,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# Two test workers share two cores: one OpenMP thread each (model fits), inherited by the CLI subprocesses.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Airflow reads these at import: a throwaway home, our DAGs, no examples. Set before anything imports airflow.
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="modelguard-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)

@@ -6,6 +6,7 @@ an alias move a crash left half-done."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -53,17 +54,20 @@ class MlflowServer:
             stdout=open(self.folder / "server.log", "a"), stderr=subprocess.STDOUT,  # noqa: SIM115 - lives with the server
             env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
             start_new_session=True)
-        for _ in range(120):
+        deadline = time.monotonic() + 180  # a loaded 2-core machine can take a minute to boot it
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 urllib.request.urlopen(f"{self.url}/health", timeout=1)
                 return
             except OSError:
                 time.sleep(0.5)
+        self.kill()  # never leave a half-started server behind
         raise RuntimeError(f"mlflow server did not start: {(self.folder / 'server.log').read_text()[-2000:]}")
 
     def kill(self) -> None:
         """SIGKILL the server and its workers (uvicorn, job runners): its whole process group."""
-        os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # the group may be gone already
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
     def set_tag(self, name: str, version: str, key: str, value: str) -> None:
@@ -74,10 +78,11 @@ class MlflowServer:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, request):
     folder = tmp_path_factory.mktemp("server")
     server = MlflowServer(folder)
     server.start()
+    request.addfinalizer(server.kill)  # also when the set-up below fails
     config_file = write_config(
         folder, mlflow={"tracking_uri": server.url},
         challenger={"window_days": 4, "holdout_days": 1, "min_rows": 1000, "every_days": 60, "bootstrap_rounds": 200},
@@ -89,9 +94,7 @@ def world(tmp_path_factory):
     simulate(config.storage_root, days=16, rows=2000, reference_rows=6000,
              incidents=[parse_incident("concept_drift@3"), parse_incident("reversal@10")])
     initialise(config)  # registers the first champion through the server
-    yield server, config, env
-    if server.process.poll() is None:
-        server.kill()
+    return server, config, env
 
 
 def _pending(registry: Registry) -> str | None:
