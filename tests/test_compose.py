@@ -95,4 +95,5 @@ def test_env_example_holds_placeholders_only() -> None:
         if line and not line.startswith("#"):
             name, _, value = line.partition("=")
             assert "change-me" in value or name in ("AIRFLOW_UID", "AIRFLOW_IMAGE_NAME", "AIRFLOW_ADMIN_USER", "MODELGUARD_MLFLOW_UI",
+                                                    "AIRFLOW_WORKER_CONCURRENCY",
                                                     "MLFLOW_ADMIN_USER"), line
