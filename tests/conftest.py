@@ -46,6 +46,12 @@ def write_config(folder: Path, **sections) -> Path:
     return path
 
 
+def cli_env(config_file: Path, airflow_home: Path, **extra: str) -> dict[str, str]:
+    """The environment a `modelguard` CLI subprocess gets in tests: this config, its own Airflow home, our DAGs."""
+    return {**os.environ, "MODELGUARD_CONFIG": str(config_file), "AIRFLOW_HOME": str(airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"), **extra}
+
+
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     return write_config(tmp_path)

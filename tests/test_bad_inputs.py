@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +16,7 @@ from modelguard.bootstrap import initialise
 from modelguard.config import load_config
 from modelguard.simulate import simulate
 from modelguard.storage import Lake
-from tests.conftest import PROJECT, write_config
+from tests.conftest import PROJECT, cli_env, write_config
 from tests.corruptions import CASES
 from tests.test_e2e_replay import modelguard
 
@@ -43,8 +42,7 @@ def corpus(tmp_path_factory):
         writer, _ = CASES[name]
         path = writer(good, lake.root / "landing" / "batches" / day)
         originals[name] = (path.name, path.read_bytes())
-    env = {**os.environ, "MODELGUARD_CONFIG": str(config_file), "AIRFLOW_HOME": str(folder / "airflow"),
-           "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags")}
+    env = cli_env(config_file, folder / "airflow")
     initialise(config)
     modelguard("replay", "--all", env=env)
     return lake, originals, env

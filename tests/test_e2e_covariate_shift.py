@@ -5,8 +5,6 @@ model's errors did not change, so no challenger can beat the champion on fresh l
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 import pytest
 
@@ -16,7 +14,7 @@ from modelguard.config import load_config
 from modelguard.registry import CHAMPION, Registry
 from modelguard.simulate import parse_incident, simulate
 from modelguard.storage import Lake
-from tests.conftest import PROJECT, write_config
+from tests.conftest import cli_env, write_config
 from tests.test_e2e_replay import SHORT_TIMELINE, modelguard
 
 pytestmark = pytest.mark.e2e
@@ -28,8 +26,7 @@ CAMPAIGN_DAYS = ["2026-09-04", "2026-09-05", "2026-09-06", "2026-09-07"]  # new_
 def replayed(tmp_path_factory):
     folder = tmp_path_factory.mktemp("covariate")
     config_file = write_config(folder, **SHORT_TIMELINE)
-    env = {**os.environ, "MODELGUARD_CONFIG": str(config_file), "AIRFLOW_HOME": str(folder / "airflow"),
-           "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags")}
+    env = cli_env(config_file, folder / "airflow")
     config = load_config(config_file)
     simulate(config.storage_root, days=10, rows=2000, reference_rows=6000, incidents=[parse_incident("new_category@3")])
     initialise(config)

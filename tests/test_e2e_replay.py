@@ -4,7 +4,6 @@ temp SQLite metadata DB), with a real MLflow registry (temp SQLite store), GX an
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from modelguard.registry import CHALLENGER, CHAMPION, Registry
 from modelguard.report import status_report
 from modelguard.simulate import parse_incident, simulate
 from modelguard.storage import Lake
-from tests.conftest import PROJECT, write_config
+from tests.conftest import PROJECT, cli_env, write_config
 
 pytestmark = pytest.mark.e2e
 
@@ -40,8 +39,7 @@ def modelguard(*args: str, env: dict) -> subprocess.CompletedProcess:
 def replayed(tmp_path_factory):
     folder = tmp_path_factory.mktemp("e2e")
     config_file = write_config(folder, **SHORT_TIMELINE)
-    env = {**os.environ, "MODELGUARD_CONFIG": str(config_file), "AIRFLOW_HOME": str(folder / "airflow"),
-           "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags")}
+    env = cli_env(config_file, folder / "airflow")
     config = load_config(config_file)
     # Simulating and training the first champion need no Airflow: in process. The replay is the real thing.
     simulate(config.storage_root, days=12, rows=2000, reference_rows=6000,

@@ -24,7 +24,7 @@ from modelguard.config import load_config
 from modelguard.health_page import page_data, pending_approvals, render_page, report_file
 from modelguard.registry import RegistryUnavailable, Version
 from modelguard.storage import Lake
-from tests.conftest import PROJECT, write_config
+from tests.conftest import PROJECT, cli_env, write_config
 
 MLFLOW_UI = "http://mlflow.example:5000"
 ARTIFACTS = PROJECT / "test-artifacts"
@@ -226,11 +226,8 @@ def stack(tmp_path_factory) -> Stack:
     folder = tmp_path_factory.mktemp("health")
     config_file = write_config(folder, **SHORT_TIMELINE)
     airflow_port, mlflow_port = _free_port(), _free_port()
-    env = {**os.environ, "MODELGUARD_CONFIG": str(config_file), "AIRFLOW_HOME": str(folder / "replay-airflow"),
-           "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"), "AIRFLOW_PORT": str(airflow_port),
-           "MLFLOW_PORT": str(mlflow_port), "MODELGUARD_MLFLOW_UI": f"http://127.0.0.1:{mlflow_port}",
-           # One OpenMP thread per model fit: beside another xdist worker on two cores, more threads take 3x longer.
-           "OMP_NUM_THREADS": "1"}
+    env = cli_env(config_file, folder / "replay-airflow", AIRFLOW_PORT=str(airflow_port),
+                  MLFLOW_PORT=str(mlflow_port), MODELGUARD_MLFLOW_UI=f"http://127.0.0.1:{mlflow_port}")
     home = folder / "airflow"
     stack_env = {**env, "AIRFLOW_HOME": str(home)}
     cli, timings = [sys.executable, "-m", "modelguard.cli"], {}

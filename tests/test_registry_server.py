@@ -25,7 +25,7 @@ from modelguard.config import load_config
 from modelguard.registry import CHALLENGER, CHAMPION, PENDING_MOVE_TAG, PREVIOUS_CHAMPION, Registry
 from modelguard.simulate import parse_incident, simulate
 from modelguard.storage import Lake
-from tests.conftest import PROJECT, write_config
+from tests.conftest import PROJECT, cli_env, write_config
 from tests.test_e2e_replay import modelguard
 
 pytestmark = pytest.mark.e2e
@@ -88,8 +88,7 @@ def world(tmp_path_factory, request):
         challenger={"window_days": 4, "holdout_days": 1, "min_rows": 1000, "every_days": 60, "bootstrap_rounds": 200},
         policy={"performance_window_days": 1, "cooldown_days": 1, "guardrail_days": 1},
         validation={"min_rows": 50})
-    env = {**os.environ, "MODELGUARD_CONFIG": str(config_file), "AIRFLOW_HOME": str(folder / "airflow"),
-           "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags")}
+    env = cli_env(config_file, folder / "airflow")
     config = load_config(config_file)
     simulate(config.storage_root, days=16, rows=2000, reference_rows=6000,
              incidents=[parse_incident("concept_drift@3"), parse_incident("reversal@10")])
