@@ -9,6 +9,7 @@ go to the tidy table `metrics/performance.parquet` (batch_id, version, alias, se
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 
@@ -20,7 +21,7 @@ from modelguard.estimate import estimate
 from modelguard.policy import State, decide
 from modelguard.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry
 from modelguard.runtime import quiet_libraries
-from modelguard.storage import Lake, parse_batch_id
+from modelguard.storage import Lake, atomic_path, parse_batch_id
 
 DAG_ID = "modelguard_monitor"
 SCORE_COLUMN = "score"
@@ -32,10 +33,11 @@ def _sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
 
 
 def measure_drift(current: pd.DataFrame, reference: pd.DataFrame, numeric: list[str], categorical: list[str],
-                  drift: DriftConfig, seed: int = 0):
+                  drift: DriftConfig, seed: int = 0) -> tuple[Any, dict[str, dict], list[int]]:
     """Evidently drift of each column, current against reference, on samples of `drift.sample_rows` rows.
 
-    Returns the Evidently snapshot (for the HTML report) and the per-column verdicts. Sampling is
+    Returns the Evidently snapshot (for the HTML report), the per-column verdicts and the rows compared
+    on each side. Sampling is
     the speed trade: Evidently's distance tests (Wasserstein / Jensen-Shannon, chosen above 1000
     rows) cost O(n) per column and their value on 5,000 rows is within a few hundredths of the
     full-data value, so only columns within that distance of the threshold can get another verdict.
@@ -124,11 +126,8 @@ def drift_report(config: PipelineConfig, batch_id: str) -> dict:
         current, reference, [*features.numeric, SCORE_COLUMN], list(features.categorical), config.drift,
         seed=int(parse_batch_id(batch_id).strftime("%Y%m%d")))
     folder = lake.report_dir(batch_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    html_path = folder / "drift.html"
-    tmp = folder / ".drift.html.tmp"
-    snapshot.save_html(str(tmp))
-    tmp.replace(html_path)
+    with atomic_path(folder / "drift.html") as tmp:
+        snapshot.save_html(str(tmp))
 
     drifted = sorted((c for c, v in verdicts.items() if v["drifted"] and c != SCORE_COLUMN),
                      key=lambda c: -verdicts[c]["value"])
