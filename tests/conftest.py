@@ -52,6 +52,21 @@ def cli_env(config_file: Path, airflow_home: Path, **extra: str) -> dict[str, st
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"), **extra}
 
 
+def simulated_lake(folder: Path, days: int, incidents: list[str], rows: int = 2000, **sections):
+    """A config in `folder`, its lake with `days` simulated days (`kind@day` incidents) and the first champion
+    registered, and the environment for CLI subprocesses. Simulating and the first champion need no Airflow."""
+    from modelguard.bootstrap import initialise
+    from modelguard.config import load_config
+    from modelguard.simulate import parse_incident, simulate
+
+    config_file = write_config(folder, **sections)
+    config = load_config(config_file)
+    simulate(config.storage_root, days=days, rows=rows, reference_rows=6000,
+             incidents=[parse_incident(spec) for spec in incidents])
+    initialise(config)
+    return config, cli_env(config_file, folder / "airflow")
+
+
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     return write_config(tmp_path)

@@ -9,12 +9,9 @@ import pandas as pd
 import pytest
 
 from modelguard import decisions
-from modelguard.bootstrap import initialise
-from modelguard.config import load_config
 from modelguard.registry import CHAMPION, Registry
-from modelguard.simulate import parse_incident, simulate
 from modelguard.storage import Lake
-from tests.conftest import cli_env, write_config
+from tests.conftest import simulated_lake
 from tests.test_e2e_replay import SHORT_TIMELINE, modelguard
 
 pytestmark = pytest.mark.e2e
@@ -24,12 +21,7 @@ CAMPAIGN_DAYS = ["2026-09-04", "2026-09-05", "2026-09-06", "2026-09-07"]  # new_
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("covariate")
-    config_file = write_config(folder, **SHORT_TIMELINE)
-    env = cli_env(config_file, folder / "airflow")
-    config = load_config(config_file)
-    simulate(config.storage_root, days=10, rows=2000, reference_rows=6000, incidents=[parse_incident("new_category@3")])
-    initialise(config)
+    config, env = simulated_lake(tmp_path_factory.mktemp("covariate"), 10, ["new_category@3"], **SHORT_TIMELINE)
     modelguard("replay", "--all", "--operator-approves", env=env)
     return config, Lake(config.storage_root)
 

@@ -11,13 +11,10 @@ from pathlib import Path
 import pytest
 
 from modelguard import decisions
-from modelguard.bootstrap import initialise
-from modelguard.config import load_config
 from modelguard.registry import CHALLENGER, CHAMPION, Registry
 from modelguard.report import status_report
-from modelguard.simulate import parse_incident, simulate
 from modelguard.storage import Lake
-from tests.conftest import PROJECT, cli_env, write_config
+from tests.conftest import PROJECT, simulated_lake
 
 pytestmark = pytest.mark.e2e
 
@@ -37,14 +34,8 @@ def modelguard(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("e2e")
-    config_file = write_config(folder, **SHORT_TIMELINE)
-    env = cli_env(config_file, folder / "airflow")
-    config = load_config(config_file)
-    # Simulating and training the first champion need no Airflow: in process. The replay is the real thing.
-    simulate(config.storage_root, days=12, rows=2000, reference_rows=6000,
-             incidents=[parse_incident("null_storm@2"), parse_incident("concept_drift@4")])
-    initialise(config)
+    config, env = simulated_lake(tmp_path_factory.mktemp("e2e"), 12, ["null_storm@2", "concept_drift@4"],
+                                 **SHORT_TIMELINE)
     replay = modelguard("replay", "--all", env=env)
     return config, Lake(config.storage_root), env, replay
 

@@ -20,12 +20,9 @@ from pathlib import Path
 import pytest
 
 from modelguard import decisions
-from modelguard.bootstrap import initialise
-from modelguard.config import load_config
 from modelguard.registry import CHALLENGER, CHAMPION, PENDING_MOVE_TAG, PREVIOUS_CHAMPION, Registry
-from modelguard.simulate import parse_incident, simulate
 from modelguard.storage import Lake
-from tests.conftest import PROJECT, cli_env, write_config
+from tests.conftest import PROJECT, simulated_lake
 from tests.test_e2e_replay import modelguard
 
 pytestmark = pytest.mark.e2e
@@ -83,16 +80,11 @@ def world(tmp_path_factory, request):
     server = MlflowServer(folder)
     server.start()
     request.addfinalizer(server.kill)  # also when the set-up below fails
-    config_file = write_config(
-        folder, mlflow={"tracking_uri": server.url},
+    config, env = simulated_lake(  # registers the first champion through the server
+        folder, 16, ["concept_drift@3", "reversal@10"], mlflow={"tracking_uri": server.url},
         challenger={"window_days": 4, "holdout_days": 1, "min_rows": 1000, "every_days": 60, "bootstrap_rounds": 200},
         policy={"performance_window_days": 1, "cooldown_days": 1, "guardrail_days": 1},
         validation={"min_rows": 50})
-    env = cli_env(config_file, folder / "airflow")
-    config = load_config(config_file)
-    simulate(config.storage_root, days=16, rows=2000, reference_rows=6000,
-             incidents=[parse_incident("concept_drift@3"), parse_incident("reversal@10")])
-    initialise(config)  # registers the first champion through the server
     return server, config, env
 
 
