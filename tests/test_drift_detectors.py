@@ -31,11 +31,12 @@ def stream_day(rows: int, seed: int) -> pd.DataFrame:
     """One day of a 25-feature stream with no drift: skewed, symmetric, integer and categorical columns."""
     rng = np.random.default_rng(seed)
     frame = {}
-    for i, name in enumerate(NUMERIC):
+    for i, name in enumerate(NUMERIC[:-1]):
         kind = i % 4
         frame[name] = (rng.lognormal(1 + i % 3, 0.6, rows) if kind == 0 else rng.normal(10 * i, 3 + i, rows)
                        if kind == 1 else rng.poisson(2 + i % 5, rows).astype(float) if kind == 2
                        else rng.beta(2, 5, rows))
+    frame[NUMERIC[-1]] = rng.choice([0.0, 1.0, 2.0, 3.0], rows, p=[0.4, 0.3, 0.2, 0.1])  # a number with few values
     for i, name in enumerate(CATEGORICAL):
         levels = [f"level_{j}" for j in range(3 + 4 * i)]
         weights = np.linspace(1, 3, len(levels))
@@ -70,6 +71,7 @@ def test_small_samples_use_p_value_tests_with_a_family_wise_false_alarm_rate() -
         alert, verdicts = alerts_on(stream_day(800, seed), small, seed)
         alerting += [seed] if alert else []
     assert "p_value" in verdicts["num_01"]["method"] and verdicts["num_01"]["threshold"] == pytest.approx(0.01 / 25)
+    assert verdicts["cat_0"]["method"] == verdicts["num_19"]["method"] == "chi2_homogeneity_p_value"
     assert len(alerting) <= 0.05 * days, f"false alarms on {len(alerting)} of {days} quiet days: {alerting}"
     alert, verdicts = alerts_on(shifted_day(800, 200), small, 200)
     assert alert and verdicts["num_01"]["drifted"] and verdicts["cat_2"]["drifted"]

@@ -61,7 +61,9 @@ def measure_drift(current: pd.DataFrame, reference: pd.DataFrame, numeric: list[
     if len(reference) <= SMALL_SAMPLE_ROWS:  # Evidently uses p-value tests here: Bonferroni across columns
         num_threshold = cat_threshold = drift.p_value_alpha / len(columns)
         cat_method = _homogeneity_test()
-        methods.update(dict.fromkeys(categorical, cat_method))
+        # Evidently treats numbers with <= 5 distinct values as categories too (goodness-of-fit chi-square)
+        few_values = [c for c in numeric if pd.concat([current[c], reference[c]]).nunique() <= 5]
+        methods.update(dict.fromkeys([*categorical, *few_values], cat_method))
     thresholds = {c: cat_threshold if c in categorical else num_threshold for c in columns}
     snapshot = Report(
         [DriftedColumnsCount(columns=columns, num_threshold=num_threshold, cat_threshold=cat_threshold,
@@ -74,7 +76,7 @@ def measure_drift(current: pd.DataFrame, reference: pd.DataFrame, numeric: list[
 
 
 def _homogeneity_test() -> str:
-    """Register (once) a chi-square test of homogeneity for categorical columns and return its name.
+    """Register (once) a chi-square test of homogeneity for categories (and numbers with few values).
 
     Evidently's small-sample default for categories is a goodness-of-fit chi-square that takes the
     reference's frequencies as the truth; with a few hundred reference rows their own noise makes it
@@ -95,7 +97,8 @@ def _homogeneity_test() -> str:
             return p_value, p_value < threshold
 
         register_stattest(StatTest(name=name, display_name="chi-square homogeneity p_value",
-                                   allowed_feature_types=[ColumnType.Categorical]), default_impl=test)
+                                   allowed_feature_types=[ColumnType.Categorical, ColumnType.Numerical]),
+                          default_impl=test)
     return name
 
 
