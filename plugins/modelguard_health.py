@@ -22,14 +22,12 @@ stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M3 12h4
 
 
 def mlflow_ui_url(config) -> str:
-    """$MODELGUARD_MLFLOW_UI, else the config's `notifications.mlflow_ui_url` (the same links in messages),
-    else the tracking server when it is one, else MLflow's default local UI."""
+    """$MODELGUARD_MLFLOW_UI, else the one messages link to (`notifications.mlflow_ui_url`, else an http
+    tracking server), else MLflow's default local UI."""
     from modelguard.health_page import DEFAULT_MLFLOW_UI
+    from modelguard.notify import mlflow_ui_url as configured_ui
 
-    configured = getattr(getattr(config, "notifications", None), "mlflow_ui_url", None)
-    if os.environ.get(MLFLOW_UI_ENV) or configured:
-        return os.environ.get(MLFLOW_UI_ENV) or configured
-    return config.tracking_uri if config.tracking_uri.startswith(("http://", "https://")) else DEFAULT_MLFLOW_UI
+    return os.environ.get(MLFLOW_UI_ENV) or configured_ui(config) or DEFAULT_MLFLOW_UI
 
 
 class NotAuthenticated(Exception):

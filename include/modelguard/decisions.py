@@ -25,8 +25,11 @@ ACTIONS = (
 )
 
 
+IDENTITY = ("batch_id", "dag_id", "action", "model_version")  # what makes two log lines the same decision
+
+
 def _identity(entry: dict) -> tuple:
-    return (entry.get("batch_id"), entry.get("dag_id"), entry.get("action"), entry.get("model_version"))
+    return tuple(entry.get(field) for field in IDENTITY)
 
 
 def read_decisions(lake: Lake) -> list[dict]:

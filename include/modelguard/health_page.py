@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from modelguard import decisions
 from modelguard.config import PipelineConfig
-from modelguard.registry import ALIASES, CHAMPION
+from modelguard.registry import ALIASES, CHAMPION, version_url
 from modelguard.storage import Lake
 
 DEFAULT_MLFLOW_UI = "http://127.0.0.1:5000"
@@ -32,11 +31,6 @@ SERVED_FOLDERS = ("reports", "quarantine")
 ACTION_COLORS = {"quarantine_batch": "#c62828", "drift_alert": "#ef6c00", "performance_alert": "#ad1457",
                  "rollback": "#6a1b9a", "register_challenger": "#607d8b", "request_approval": "#1565c0",
                  "promote": "#2e7d32", "no_action": "#9e9e9e"}
-
-
-def mlflow_version_url(mlflow_ui: str, model: str, version: str | int) -> str:
-    """The registry page of a model version in the MLflow UI."""
-    return f"{mlflow_ui.rstrip('/')}/#/models/{quote(model, safe='')}/versions/{quote(str(version), safe='')}"
 
 
 def report_file(lake_root: str | Path, relative: str) -> Path | None:
@@ -75,7 +69,7 @@ def _registry_view(registry, config: PipelineConfig, mlflow_ui: str) -> tuple[di
     for alias in ALIASES:
         found = versions.get(aliases.get(alias, ""))
         summary[alias] = None if found is None else {
-            "version": found.version, "url": mlflow_version_url(mlflow_ui, config.model.name, found.version),
+            "version": found.version, "url": version_url(mlflow_ui, config.model.name, found.version),
             "trigger": found.tags.get("trigger"), "train_window": found.tags.get("train_window"),
             "approval": found.approval, "metric": _number(found.tags.get(f"metric_{metric}")),
             "promoted_on": found.tags.get("promoted_on"), "comparison": found.tags.get("comparison"),
@@ -112,7 +106,7 @@ def pending_approvals(log: list[dict], tags: dict[str, dict], model: str, mlflow
             continue
         waiting[version] = {"version": version, "requested_on": entry.get("batch_id"), "reason": entry["reason"],
                             "approval": version_tags.get("approval", "unknown (registry not read)" if not tags else None),
-                            "url": mlflow_version_url(mlflow_ui, model, version)}
+                            "url": version_url(mlflow_ui, model, version)}
     return sorted(waiting.values(), key=lambda p: int(p["version"]) if p["version"].isdigit() else 0)
 
 
@@ -156,7 +150,7 @@ def _latest_checklist(lake: Lake) -> dict | None:
     found = sorted(folder.glob("*/checklist.json")) if folder.is_dir() else []
     if not found:
         return None
-    checklist = json.loads(found[-1].read_text())
+    checklist = lake.read_json(found[-1])
     batch_id = found[-1].parent.name
     markdown = found[-1].with_suffix(".md")
     return {**checklist, "batch_id": batch_id,

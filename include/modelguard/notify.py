@@ -25,17 +25,16 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
-from urllib.parse import quote
 
 from modelguard.config import PipelineConfig, SmtpConfig, WebhookConfig
-from modelguard.decisions import read_decisions
+from modelguard.decisions import IDENTITY, read_decisions
+from modelguard.registry import version_url
 from modelguard.storage import Lake, to_jsonable
 
 log = logging.getLogger(__name__)
 
 TASK_FAILURE = "task_failure"
 MISSING_BATCH = "missing_batch"
-IDENTITY = ("batch_id", "dag_id", "action", "model_version")
 
 _HEADLINES: dict[str, str] = {
     "accept_batch": "Batch accepted",
@@ -127,7 +126,7 @@ def decision_links(config: PipelineConfig, decision: Mapping[str, Any]) -> dict[
                      assessment=str(folder / "assessment.json"))
     ui, version = mlflow_ui_url(config), decision.get("model_version")
     if ui and version:
-        links["mlflow_version"] = f"{ui}/#/models/{quote(config.model.name, safe='')}/versions/{version}"
+        links["mlflow_version"] = version_url(ui, config.model.name, version)
     return links
 
 
@@ -299,7 +298,7 @@ class Outbox:
         names = set(channel_names)
         found = []
         for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
-            entry = json.loads(path.read_text())
+            entry = self.lake.read_json(path)
             if any(name in names and "sent_at" not in state for name, state in entry["channels"].items()):
                 found.append(entry)
         return found

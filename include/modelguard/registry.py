@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from modelguard.config import PipelineConfig
 from modelguard.runtime import quiet_libraries
@@ -36,6 +37,11 @@ def _absent(error) -> bool:
 def _unavailable(registry: Registry, error) -> RegistryUnavailable:
     return RegistryUnavailable(f"MLflow registry at {registry.tracking_uri} failed: {str(error).splitlines()[0][:300]}")
 
+
+
+def version_url(mlflow_ui: str, model: str, version: str | int) -> str:
+    """The registry page of a model version in the MLflow UI (for people: pages and messages link here)."""
+    return f"{mlflow_ui.rstrip('/')}/#/models/{quote(model, safe='')}/versions/{quote(str(version), safe='')}"
 
 @dataclass(frozen=True)
 class Version:
