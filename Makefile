@@ -2,7 +2,6 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export MODELGUARD_CONFIG ?= $(CURDIR)/include/config/pipeline.yaml
 export DO_NOT_TRACK = true
@@ -13,11 +12,18 @@ ROWS ?= 5000
 
 .PHONY: install demo test lint up down status clean
 
+# Needs only python3 (3.11): the venv comes from the standard library, uv is installed into the venv by its
+# own pip and then told which interpreter to fill (`--python`); a uv elsewhere on PATH is never used.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+UV_VERSION := 0.13.8
+# Trust the machine's certificate store (as pip and curl do), so a TLS-inspecting proxy's CA works.
+export UV_SYSTEM_CERTS ?= 1
 $(VENV)/.installed: requirements.txt pyproject.toml
-	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q --disable-pip-version-check uv==0.13.8
-	@$(UV) venv -q --allow-existing $(VENV) -p 3.11
-	@VIRTUAL_ENV=$(VENV) $(UV) pip install -q -r requirements.txt
-	@VIRTUAL_ENV=$(VENV) $(UV) pip install -q --no-deps -e .
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "modelguard needs Python 3.11; set PYTHON=/path/to/python3.11")'
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(VENV)/bin/uv || $(VENV)/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	@$(VENV)/bin/uv pip install -q --python $(VENV)/bin/python -r requirements.txt
+	@$(VENV)/bin/uv pip install -q --python $(VENV)/bin/python --no-deps -e .
 	@touch $@
 
 install: $(VENV)/.installed
