@@ -36,6 +36,7 @@ demo: install
 
 test: install
 	@bash scripts/install_browser.sh
+	@bash scripts/install_stack.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 
