@@ -7,10 +7,25 @@ import re
 import yaml
 
 from tests.conftest import PROJECT
+from tests.live_stack import FAB_AUTH_MANAGER, SETTINGS_FILE, LiveStack, read_env_file
 
 
 def _compose() -> dict:
     return yaml.safe_load((PROJECT / "docker-compose.yaml").read_text())
+
+
+def _env_files(service: dict) -> list[str]:
+    files = service.get("env_file") or []
+    return [files] if isinstance(files, str) else [f if isinstance(f, str) else f["path"] for f in files]
+
+
+def _effective_env(service: dict) -> dict[str, str]:
+    """What a container gets: its env_file(s), then `environment:` on top (as docker compose merges them)."""
+    env: dict[str, str] = {}
+    for path in _env_files(service):
+        env.update(read_env_file(PROJECT / path))
+    env.update({key: str(value) for key, value in (service.get("environment") or {}).items()})
+    return env
 
 
 def test_services_and_healthchecks() -> None:
@@ -28,7 +43,7 @@ def test_ports_bind_to_loopback_and_auth_is_on() -> None:
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), port
     assert "basic-auth" in services["mlflow"]["command"]
-    assert "FabAuthManager" in services["airflow-scheduler"]["environment"]["AIRFLOW__CORE__AUTH_MANAGER"]
+    assert "FabAuthManager" in _effective_env(services["airflow-scheduler"])["AIRFLOW__CORE__AUTH_MANAGER"]
 
 
 def test_every_variable_is_documented_in_env_example() -> None:
@@ -59,7 +74,7 @@ def test_airflow_services_share_one_image_secrets_and_the_project() -> None:
     services = _compose()["services"]
     for name in AIRFLOW_SERVICES:
         service = services[name]
-        env = service["environment"]
+        env = _effective_env(service)
         # one JWT secret everywhere, else workers fail "Signature verification failed"
         assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == "${AIRFLOW_JWT_SECRET:?set AIRFLOW_JWT_SECRET in .env}"
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
@@ -85,7 +100,7 @@ def test_workers_scale_out_and_state_lives_on_named_volumes() -> None:
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
             assert source.startswith("./") or source in declared, source
-    assert "postgresql://mlflow:" in services["mlflow"]["command"]  # MLflow's backend store is Postgres
+    assert "postgresql+psycopg2://mlflow:" in services["mlflow"]["command"]  # MLflow's backend store is Postgres
     assert "--artifacts-destination /mlartifacts" in services["mlflow"]["command"]
     assert "mlflow-artifacts:/mlartifacts" in services["mlflow"]["volumes"]
 
@@ -97,3 +112,38 @@ def test_env_example_holds_placeholders_only() -> None:
             assert "change-me" in value or name in ("AIRFLOW_UID", "AIRFLOW_IMAGE_NAME", "AIRFLOW_ADMIN_USER", "MODELGUARD_MLFLOW_UI",
                                                     "AIRFLOW_WORKER_CONCURRENCY",
                                                     "MLFLOW_ADMIN_USER"), line
+
+
+def test_compose_and_the_live_stack_read_one_settings_file(tmp_path) -> None:
+    """docker/airflow.env is the single source of Airflow's settings: every Airflow service of the compose
+    file loads it, and tests/live_stack.py starts its processes from the same file."""
+    services = _compose()["services"]
+    settings = read_env_file(SETTINGS_FILE)
+    for name in AIRFLOW_SERVICES:
+        assert [PROJECT / path for path in _env_files(services[name])] == [SETTINGS_FILE], name
+        environment = services[name]["environment"]
+        # compose's own `environment:` holds host addresses and secrets, and the one .env knob; no copies
+        assert set(environment) & set(settings) <= {"AIRFLOW__CELERY__WORKER_CONCURRENCY"}, name
+    assert settings["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert settings["AIRFLOW__CORE__AUTH_MANAGER"] == FAB_AUTH_MANAGER
+    assert settings["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "true"
+    assert settings["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
+    assert services["airflow-worker"]["environment"]["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == (
+        "${AIRFLOW_WORKER_CONCURRENCY:-" + settings["AIRFLOW__CELERY__WORKER_CONCURRENCY"] + "}")
+    for key, value in settings.items():  # no host address, no secret
+        assert "://" not in value and "@" not in value, key
+        assert not any(word in key for word in ("PASSWORD", "SECRET", "FERNET", "CONN", "BROKER", "URL")), key
+
+    stack = LiveStack(tmp_path, fast=False)  # builds the environment only; starts nothing
+    env = stack.airflow_env()
+    own = {"AIRFLOW__CELERY__WORKER_CONCURRENCY"}  # the harness runs smaller workers (2 x 2 slots)
+    assert {key: env[key] for key in settings if key not in own} == {k: v for k, v in settings.items() if k not in own}
+    fast = LiveStack(tmp_path / "fast", env={"AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "false"}).airflow_env()
+    assert fast["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor" and fast["AIRFLOW__CORE__AUTH_MANAGER"] == FAB_AUTH_MANAGER
+    assert fast["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "false"  # a test may override a setting
+    for key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND"):
+        assert "postgresql+psycopg2://airflow:" in env[key] and "@127.0.0.1:" in env[key]
+    assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://127.0.0.1:")
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == f"{stack.api_url}/execution/"
+    assert env["AIRFLOW__API__HOST"] == "127.0.0.1" and stack.mlflow_uri.startswith("http://127.0.0.1:")
+    assert env["AIRFLOW__API_AUTH__JWT_SECRET"] != fast["AIRFLOW__API_AUTH__JWT_SECRET"]  # random per run
