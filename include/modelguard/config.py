@@ -6,14 +6,24 @@ keys, wrong types and features listed twice fail with a message that names the k
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = PACKAGE_ROOT / "include" / "config" / "pipeline.yaml"
@@ -81,6 +91,77 @@ class StorageConfig(_Strict):
 class MlflowConfig(_Strict):
     tracking_uri: str = "sqlite:///mlflow.db"
     experiment: str = "modelguard"
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> Any:
+    """`90s`, `5m`, `6h`, `1d` (or a number of seconds) as a timedelta; anything else is left to pydantic."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.timedelta(seconds=value)
+    if isinstance(value, str) and (match := _DURATION.match(value)):
+        return dt.timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    if isinstance(value, str):
+        raise ValueError(f"{value!r} is not a duration (e.g. 90s, 5m, 6h, 1d)")
+    return value
+
+
+Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
+
+
+class RehearsalConfig(_Strict):
+    """Compressed time, to rehearse many batch days in minutes (live tests, demos on a running stack).
+
+    The batch day `first_day` begins at the wall-clock instant `start`, and each later day `day_length`
+    after the one before; deadlines and waits shrink by the same factor.
+    """
+
+    day_length: Duration = Field(description="wall-clock length of one batch day, e.g. 3m")
+    start: dt.datetime = Field(description="wall-clock instant (with a UTC offset) at which first_day begins")
+    first_day: dt.date
+
+    @field_validator("day_length")
+    @classmethod
+    def _at_least_a_minute(cls, value: dt.timedelta) -> dt.timedelta:
+        if value < dt.timedelta(minutes=1) or value > dt.timedelta(days=1):
+            raise ValueError("must be between 1m and 1d")
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2026-11-29T10:00:00+00:00")
+        return value
+
+
+class ScheduleConfig(_Strict):
+    """When a batch day begins and ends, and how long ingest waits for its file."""
+
+    timezone: str = Field("UTC", description="IANA zone whose midnight ends a batch day")
+    batch_deadline: Duration = Field(dt.timedelta(hours=6), description="wait after the day ends before missing_batch")
+    poke_interval: Duration = Field(dt.timedelta(minutes=5), description="how often ingest looks for a late file")
+    # Wall-clock, never compressed: how long a person waits between approving in MLflow and the promotion.
+    approval_poll: Duration = Field(dt.timedelta(seconds=30), description="how often the registry is polled")
+    rehearsal: RehearsalConfig | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. UTC, Europe/Berlin)") from None
+        return value
+
+    @field_validator("batch_deadline", "poke_interval", "approval_poll")
+    @classmethod
+    def _positive(cls, value: dt.timedelta) -> dt.timedelta:
+        if value <= dt.timedelta(0):
+            raise ValueError("must be positive")
+        return value
 
 
 class ColumnRules(_Strict):
@@ -257,6 +338,7 @@ class NotificationsConfig(_Strict):
 class PipelineConfig(_Strict):
     model: ModelConfig
     storage: StorageConfig = StorageConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
     mlflow: MlflowConfig = MlflowConfig()
     validation: ValidationConfig = ValidationConfig()
     drift: DriftConfig = DriftConfig()

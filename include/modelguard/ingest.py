@@ -7,12 +7,14 @@ rows) and `report.html`. A quarantined batch is never scored, used as a baseline
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from pathlib import Path
 
 import pandas as pd
 
 from modelguard import decisions
+from modelguard.batch_days import batch_clock
 from modelguard.config import PipelineConfig
 from modelguard.storage import Lake
 from modelguard.suites import batch_parameters
@@ -123,7 +125,9 @@ def check_file(lake: Lake, config: PipelineConfig, kind: str, batch_id: str, sou
         raise FileNotFoundError(f"no expectation suite at {lake.expectation_suite(kind)}; run `modelguard init`")
     try:
         frame = read_landed(source, config.model.timestamp_column if kind == "batches" else None)
-        parameters = batch_parameters(batch_id) if kind == "batches" else {}
+        schedule = config.schedule
+        parameters = batch_parameters(batch_id, now=batch_clock(dt.datetime.now(dt.UTC), schedule),
+                                      timezone=schedule.timezone) if kind == "batches" else {}
         result = validate(frame, suite, config.model.id_column, parameters)
     except ValueError as error:
         frame, result = None, _unreadable(error)

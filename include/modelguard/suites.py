@@ -105,11 +105,11 @@ def build_label_suite(config: PipelineConfig) -> dict:
     return {"name": f"{model.name}_labels", "expectations": expectations, "meta": {}}
 
 
-def batch_parameters(batch_id: str, now: dt.datetime | None = None) -> dict:
-    """Suite parameters of a batch: its day, cut at `now` so that no row may come from the future."""
-    start = pd.Timestamp(dt.date.fromisoformat(batch_id))
-    end = start + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+def batch_parameters(batch_id: str, now: dt.datetime | None = None, timezone: str = "UTC") -> dict:
+    """Suite parameters of a batch: its day in `timezone` (as naive UTC, how timestamps are compared),
+    cut at `now` so that no row may come from the future."""
+    start = pd.Timestamp(dt.date.fromisoformat(batch_id)).tz_localize(timezone)
+    end = (start + pd.DateOffset(days=1)).tz_convert("UTC").tz_convert(None) - pd.Timedelta(microseconds=1)
     current = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz="UTC")
-    if current.tzinfo is not None:
-        current = current.tz_convert(None)
-    return {BATCH_START: start.isoformat(), BATCH_END: min(end, current).isoformat()}
+    current = current.tz_convert(None) if current.tzinfo is not None else current
+    return {BATCH_START: start.tz_convert("UTC").tz_convert(None).isoformat(), BATCH_END: min(end, current).isoformat()}

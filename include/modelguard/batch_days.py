@@ -1,0 +1,85 @@
+"""Which batch day a moment belongs to: pure functions of the `schedule` config (no Airflow, no I/O).
+
+A batch day is a calendar day in `schedule.timezone`. Under `schedule.rehearsal` time is compressed:
+batch day `first_day + n` runs from `start + n * day_length` to `start + (n + 1) * day_length` of
+wall-clock time, and waits (the batch deadline, the poke interval) shrink by the same factor.
+Light on purpose: DAG files import it at parse time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from modelguard.config import ScheduleConfig
+
+DAY = dt.timedelta(days=1)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def scale(schedule: ScheduleConfig) -> float:
+    """Wall-clock seconds per batch-day second (1 outside a rehearsal)."""
+    return schedule.rehearsal.day_length / DAY if schedule.rehearsal else 1.0
+
+
+def wall_duration(schedule: ScheduleConfig, duration: dt.timedelta) -> dt.timedelta:
+    """A duration in batch time (a deadline, a wait) as wall-clock time."""
+    return duration * scale(schedule)
+
+
+def day_at(moment: dt.datetime, schedule: ScheduleConfig) -> dt.date:
+    """The batch day a wall-clock instant falls in."""
+    moment = _aware(moment)
+    if schedule.rehearsal:
+        r = schedule.rehearsal
+        return r.first_day + dt.timedelta(days=(moment - r.start) // r.day_length)
+    return moment.astimezone(ZoneInfo(schedule.timezone)).date()
+
+
+def day_of_interval(interval_start: dt.datetime, schedule: ScheduleConfig) -> str:
+    """The batch day of a scheduled run: the day its data interval covers (the day that just ended)."""
+    # A small nudge past the start, so an interval that starts exactly at midnight is that day.
+    return day_at(_aware(interval_start) + dt.timedelta(microseconds=1), schedule).isoformat()
+
+
+def latest_complete_day(now: dt.datetime, schedule: ScheduleConfig) -> str:
+    """The last batch day that has fully ended at `now` (what a manual run without a day processes)."""
+    return (day_at(now, schedule) - DAY).isoformat()
+
+
+def day_start(batch_id: str, schedule: ScheduleConfig) -> dt.datetime:
+    """The wall-clock instant a batch day begins (timezone-aware)."""
+    day = dt.date.fromisoformat(batch_id)
+    if schedule.rehearsal:
+        r = schedule.rehearsal
+        return r.start + (day - r.first_day).days * r.day_length
+    return dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(schedule.timezone))
+
+
+def day_end(batch_id: str, schedule: ScheduleConfig) -> dt.datetime:
+    """The wall-clock instant a batch day ends (the next day's start; DST-safe in the zone)."""
+    return day_start((dt.date.fromisoformat(batch_id) + DAY).isoformat(), schedule)
+
+
+def deadline(batch_id: str, schedule: ScheduleConfig) -> dt.datetime:
+    """Until when ingest waits for the day's file before it records `missing_batch`."""
+    return day_end(batch_id, schedule) + wall_duration(schedule, schedule.batch_deadline)
+
+
+def poke_seconds(schedule: ScheduleConfig) -> float:
+    """How often (wall-clock seconds) ingest looks for a late file; never more often than every 5 s."""
+    return max(5.0, wall_duration(schedule, schedule.poke_interval).total_seconds())
+
+
+def batch_clock(now: dt.datetime, schedule: ScheduleConfig) -> dt.datetime:
+    """`now` on the batch clock (timezone-aware): rows stamped after it come from the future."""
+    now = _aware(now)
+    if not schedule.rehearsal:
+        return now
+    r = schedule.rehearsal
+    into = (now - r.start) / scale(schedule)
+    first = dt.datetime.combine(r.first_day, dt.time(), tzinfo=ZoneInfo(schedule.timezone))
+    return first + into
