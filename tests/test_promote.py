@@ -9,7 +9,14 @@ import pytest
 from modelguard import decisions, model
 from modelguard.bootstrap import initialise
 from modelguard.config import load_config
-from modelguard.promote import PromotionRefused, approve, approve_requested, promote, rollback
+from modelguard.promote import (
+    PromotionRefused,
+    approve,
+    approve_requested,
+    promote,
+    registry_requests,
+    rollback,
+)
 from modelguard.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry
 from modelguard.simulate import simulate
 from modelguard.storage import Lake
@@ -98,3 +105,63 @@ def test_requested_approvals_are_approved_the_next_day_by_the_simulated_engineer
     assert approve_requested(config, "2026-09-08", by="sim") == [version]
     assert registry.get(version).tags["approved_by"] == "sim"
     assert approve_requested(config, "2026-09-09", by="sim") == []  # already approved
+
+
+def test_registry_requests_list_what_a_person_did_until_the_promote_run_acts_on_it(world) -> None:
+    """What the triggerer's watcher polls: approvals, rejections of requested versions, refusals (once each)."""
+    config, registry, register = world
+    lake = Lake(config.storage_root)
+    promote(config, "2026-09-09")  # what earlier tests approved
+    assert registry_requests(config) == []
+    # A requested version rejected in the registry: logged once as no_action, never promoted.
+    rejected = register("f")
+    decisions.record(lake, batch_id="2026-09-10", dag_id="modelguard_challenge", action="request_approval",
+                     reason="test", model_version=rejected)
+    registry.set_tags(rejected, {"approval": "rejected"})
+    assert registry_requests(config) == [{"version": rejected, "request": "rejected"}]
+    assert promote(config, "2026-09-10")["rejected"] == [rejected]
+    assert registry_requests(config) == []
+    assert promote(config, "2026-09-11")["status"] == "nothing_approved"
+    lines = [e for e in decisions.read_decisions(lake) if e.get("alert") == "approval_rejected"]
+    assert [(e["action"], e["model_version"]) for e in lines] == [("no_action", rejected)]
+    assert "rejected by" in lines[0]["reason"]
+    # An approval of a version that lost its comparison: refused once, in the log, not a failing task.
+    loser = register("g", comparison="failed")
+    approve(config, loser, by="carol")
+    assert registry_requests(config) == [{"version": loser, "request": "approved"}]
+    assert promote(config, "2026-09-12")["status"] == "refused"
+    assert registry_requests(config) == []
+    assert promote(config, "2026-09-13")["status"] == "nothing_approved"
+    refusals = [e for e in decisions.read_decisions(lake) if e.get("alert") == "approval_refused"]
+    assert len(refusals) == 1 and "carol" in refusals[0]["reason"]
+    assert registry.aliases()[CHAMPION] != loser
+
+
+def test_the_triggerer_watcher_fires_once_per_new_request(world, monkeypatch) -> None:
+    """The AssetWatcher's trigger, run as the triggerer runs it (an async generator), on the real registry."""
+    import asyncio
+
+    from modelguard.approval_watch import RegistryApprovalTrigger
+    from modelguard.config import config_path
+
+    config, registry, register = world
+    monkeypatch.setenv("MODELGUARD_CONFIG", str(config_path(config.base_dir / "pipeline.yaml")))
+    trigger = RegistryApprovalTrigger(poll_seconds=0.05)
+    assert RegistryApprovalTrigger(**trigger.serialize()[1]).poll_seconds == 0.05
+    assert trigger.serialize()[0] == "modelguard.approval_watch.RegistryApprovalTrigger"
+    version = register("h")
+    approve(config, version, by="dave")
+
+    async def first_event():
+        events = trigger.run()
+        event = await asyncio.wait_for(events.__anext__(), timeout=60)
+        # The same request is not fired again while it waits for the promote run.
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(events.__anext__(), timeout=1.0)
+        await events.aclose()
+        return event
+
+    event = asyncio.run(first_event())
+    assert event.payload == {"requests": [{"version": version, "request": "approved"}]}
+    assert promote(config, "2026-09-14")["version"] == version
+    assert registry_requests(config) == []

@@ -17,6 +17,9 @@ from modelguard.registry import CHALLENGER, CHAMPION, PENDING_MOVE_TAG, PREVIOUS
 from modelguard.storage import Lake
 
 PROMOTE_DAG_ID = "modelguard_promote"
+# Version tags that mark a person's registry action as handled, so it is acted on (and logged) once.
+APPROVAL_REFUSED_TAG = "approval_refused"
+REJECTION_LOGGED_TAG = "rejection_logged"
 ROLLBACK_DAG_ID = "modelguard_rollback"
 
 
@@ -103,14 +106,25 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
                              model_version=champion.version, reason="champion alias moved by hand in the registry",
                              by="mlflow-ui")
             return {"batch_id": batch_id, "status": "recorded_manual_move", "version": champion.version}
+        rejected = _record_rejections(lake, registry, batch_id)
         approved = [v for v in registry.versions() if v.version != champion_version and not _ever_served(v)
+                    and not v.tags.get(APPROVAL_REFUSED_TAG)
                     and (v.approval == "approved" or (config.policy.auto_promote and v.approval == "pending"))]
         if not approved:
-            return {"batch_id": batch_id, "status": "nothing_approved", "repaired": repaired}
+            return {"batch_id": batch_id, "status": "nothing_approved", "repaired": repaired, "rejected": rejected}
         candidate = approved[-1]  # the newest approved version
         version = candidate.version
         by = candidate.tags.get("approved_by", "registry tag approval=approved") \
             if candidate.approval == "approved" else "policy.auto_promote"
+        try:
+            _check_gates(registry, version, force)
+        except PromotionRefused as refusal:
+            # An approval that cannot be honoured is refused once, in the log; it is not retried every day.
+            registry.set_tags(version, {APPROVAL_REFUSED_TAG: str(refusal)})
+            decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="no_action",
+                             model_version=version, reason=f"approval of v{version} by {by} refused: {refusal}",
+                             alert="approval_refused", by=by)
+            return {"batch_id": batch_id, "status": "refused", "version": version, "reason": str(refusal)}
 
     version = str(version)
     if version == champion_version:
@@ -121,6 +135,49 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
                      reason=f"v{version} replaces v{champion_version} as champion (approved by {by})"
                             + (" [forced]" if force else ""), previous_champion=champion_version, by=by)
     return {"batch_id": batch_id, "status": "promoted", "version": version, "previous": champion_version}
+
+
+def _record_rejections(lake: Lake, registry: Registry, batch_id: str) -> list[str]:
+    """Log, once each, the requested approvals a person rejected in the registry (`approval=rejected`).
+
+    A rejection also frees the policy's hold on retraining (a challenger is only pending while `pending`).
+    """
+    requested = {e["model_version"] for e in decisions.read_decisions(lake) if e["action"] == "request_approval"}
+    logged = []
+    for version in registry.versions():
+        if version.version not in requested or version.approval != "rejected" or version.tags.get(REJECTION_LOGGED_TAG):
+            continue
+        by = version.tags.get("rejected_by") or "a person in the MLflow registry"
+        decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="no_action",
+                         model_version=version.version, reason=f"approval of v{version.version} rejected by {by}",
+                         alert="approval_rejected", by=by)
+        registry.set_tags(version.version, {REJECTION_LOGGED_TAG: batch_id})
+        logged.append(version.version)
+    return logged
+
+
+def registry_requests(config: PipelineConfig) -> list[dict]:
+    """What a person did in the registry that the promote DAG has not acted on yet (polled by the triggerer):
+    an approved version not yet promoted or refused, a rejection of a requested version not yet logged, or
+    the champion alias moved by hand."""
+    lake = Lake(config.storage_root)
+    registry = Registry(config)
+    aliases = registry.aliases()
+    if not aliases:
+        return []
+    champion_version = aliases.get(CHAMPION)
+    requested = {e["model_version"] for e in decisions.read_decisions(lake) if e["action"] == "request_approval"}
+    found = []
+    for version in registry.versions():
+        tags = version.tags
+        if version.version == champion_version:
+            if not tags.get("promoted_on") and tags.get("trigger") != "init":
+                found.append({"version": version.version, "request": "champion_moved"})
+        elif version.approval == "approved" and not _ever_served(version) and not tags.get(APPROVAL_REFUSED_TAG):
+            found.append({"version": version.version, "request": "approved"})
+        elif version.approval == "rejected" and version.version in requested and not tags.get(REJECTION_LOGGED_TAG):
+            found.append({"version": version.version, "request": "rejected"})
+    return found
 
 
 def rollback(config: PipelineConfig, batch_id: str, version: str | None = None, by: str = "modelguard") -> dict:
