@@ -8,15 +8,15 @@ from modelguard.dag_support import (
     BATCH_ID_PARAM_DOC,
     DEFAULT_ARGS,
     RETRAIN_REQUESTED,
-    START_DATE,
-    batch_id_from,
+    batch_ids_from,
+    start_date,
 )
 
 
 @dag(
     dag_id="modelguard_challenge",
     schedule=[Asset(RETRAIN_REQUESTED)],
-    start_date=START_DATE,
+    start_date=start_date(),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
@@ -30,12 +30,12 @@ from modelguard.dag_support import (
 )
 def modelguard_challenge():
     @task
-    def train_and_compare() -> dict:
-        from modelguard.tasks import challenge
+    def train_and_compare() -> list[dict]:
+        from modelguard.tasks import challenge_days
 
         context = get_current_context()
-        # Without a manual trigger, the day's assessment says why (and whether) to retrain.
-        return challenge(batch_id_from(context), trigger=context["params"].get("trigger"))
+        # Without a manual trigger, each day's assessment says why (and whether) to retrain.
+        return challenge_days(batch_ids_from(context), trigger=context["params"].get("trigger"))
 
     train_and_compare()
 

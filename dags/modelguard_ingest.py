@@ -2,46 +2,71 @@
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Asset, Param, PokeReturnValue, dag, get_current_context, task
 
+from modelguard.batch_days import poke_seconds, wall_duration
 from modelguard.dag_support import (
     BATCH_ID_PARAM_DOC,
     DEFAULT_ARGS,
     INGESTED,
-    START_DATE,
     announce,
     batch_id_from,
+    batch_timetable,
+    is_scheduled,
+    schedule_config,
+    start_date,
 )
+
+SCHEDULE = schedule_config()
 
 
 @dag(
     dag_id="modelguard_ingest",
-    schedule="@daily",
-    start_date=START_DATE,
+    # One run per batch day, started when the day ends (data interval = the day, in schedule.timezone).
+    schedule=batch_timetable(),
+    start_date=start_date(),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["modelguard", "ingest", "data-quality"],
     params={"batch_id": Param(None, type=["null", "string"], description=BATCH_ID_PARAM_DOC)},
-    doc_md=__doc__ + "\n\nQuarantined batches land in `quarantine/<batch_id>/` with `reason.json` and `report.html`.",
+    doc_md=__doc__ + "\n\nA scheduled run waits for the day's file until `schedule.batch_deadline` after the day "
+    "ends, then records `missing_batch`. A file that lands later: trigger with its `batch_id`, or backfill the "
+    "range. Quarantined batches land in `quarantine/<batch_id>/` with `reason.json` and `report.html`.",
 )
 def modelguard_ingest():
     @task
-    def validate_labels() -> dict:
+    def choose_day() -> str:
+        """The batch day this run processes (the Param, the data interval, or the latest complete day)."""
+        return batch_id_from(get_current_context())
+
+    # Reschedule mode: no worker slot is held while the file is late.
+    @task.sensor(mode="reschedule", poke_interval=poke_seconds(SCHEDULE),
+                 timeout=(wall_duration(SCHEDULE, SCHEDULE.batch_deadline)
+                          + wall_duration(SCHEDULE, SCHEDULE.poke_interval) * 3).total_seconds() + 60)
+    def wait_for_batch(batch_id: str) -> PokeReturnValue:
+        """Scheduled runs wait for the file until the deadline; manual and backfill runs look once."""
+        from modelguard.tasks import batch_arrival
+
+        arrival = batch_arrival(batch_id, wait=is_scheduled(get_current_context()))
+        return PokeReturnValue(is_done=not arrival["waiting"], xcom_value=arrival)
+
+    @task
+    def validate_labels(batch_id: str) -> dict:
         from modelguard.tasks import ingest_labels
 
-        return ingest_labels(batch_id_from(get_current_context()))
+        return ingest_labels(batch_id)
 
     @task(outlets=[Asset(INGESTED)])
-    def validate_batch() -> dict:
+    def validate_batch(batch_id: str) -> dict:
         from modelguard.tasks import ingest_batch
 
-        context = get_current_context()
-        result = ingest_batch(batch_id_from(context))
-        announce(context, INGESTED, result["batch_id"], status=result["status"])
+        result = ingest_batch(batch_id)
+        announce(get_current_context(), INGESTED, [result["batch_id"]], status=result["status"])
         return result
 
-    validate_labels() >> validate_batch()
+    day = choose_day()
+    wait_for_batch(day) >> validate_labels(day) >> validate_batch(day)
 
 
 modelguard_ingest()

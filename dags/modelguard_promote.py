@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Asset, AssetWatcher, Param, dag, get_current_context, task
 
-from modelguard.dag_support import ASSESSED, BATCH_ID_PARAM_DOC, DEFAULT_ARGS, START_DATE, batch_id_from
+from modelguard.approval_watch import APPROVALS_ASSET, RegistryApprovalTrigger
+from modelguard.dag_support import (
+    ASSESSED,
+    BATCH_ID_PARAM_DOC,
+    DEFAULT_ARGS,
+    REGISTRY_POOL,
+    batch_ids_from,
+    schedule_config,
+    start_date,
+)
+
+# The triggerer polls the registry: an approval (or rejection, or a hand-moved alias) made in the MLflow
+# UI starts this DAG within `schedule.approval_poll`, not at the next day's assessment.
+REGISTRY_REQUESTS = Asset(APPROVALS_ASSET, watchers=[AssetWatcher(
+    name="modelguard_registry_approvals",
+    trigger=RegistryApprovalTrigger(poll_seconds=schedule_config().approval_poll.total_seconds()))])
 
 
 @dag(
     dag_id="modelguard_promote",
-    schedule=[Asset(ASSESSED)],
-    start_date=START_DATE,
+    schedule=(Asset(ASSESSED) | REGISTRY_REQUESTS),
+    start_date=start_date(),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
@@ -21,19 +36,20 @@ from modelguard.dag_support import ASSESSED, BATCH_ID_PARAM_DOC, DEFAULT_ARGS, S
                          description="Version to promote now. Empty: apply approvals made in the registry."),
         "force": Param(False, type="boolean", description="Promote even if the version lost its comparison."),
     },
-    doc_md=__doc__ + "\n\nGates: the version exists, loads, and passed its comparison unless forced.",
+    doc_md=__doc__ + "\n\nGates: the version exists, loads, and passed its comparison unless forced. "
+    "`approval=rejected` on a requested version is logged (`no_action`) and never promoted.",
 )
 def modelguard_promote():
-    @task
-    def apply_promotion() -> dict:
-        from modelguard.tasks import promote
+    @task(pool=REGISTRY_POOL)
+    def apply_promotion() -> list[dict]:
+        from modelguard.tasks import promote_days
 
         context = get_current_context()
         params = context["params"]
         version = params.get("version")
         by = f"airflow:{context['dag_run'].run_id}" if version else "modelguard"
-        return promote(batch_id_from(context), version=str(version) if version else None,
-                       force=bool(params.get("force")), by=by)
+        return promote_days(batch_ids_from(context), version=str(version) if version else None,
+                            force=bool(params.get("force")), by=by)
 
     apply_promotion()
 

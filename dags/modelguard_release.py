@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
-from modelguard.dag_support import DEFAULT_ARGS, INGESTED, START_DATE, announce
+from modelguard.dag_support import DEFAULT_ARGS, INGESTED, announce, start_date
 
 
 @dag(
     dag_id="modelguard_release",
     schedule=None,
-    start_date=START_DATE,
+    start_date=start_date(),
     catchup=False,
     max_active_runs=1,
     default_args={**DEFAULT_ARGS, "retries": 0},
@@ -25,7 +25,7 @@ def modelguard_release():
 
         context = get_current_context()
         result = run(context["params"]["batch_id"])
-        announce(context, INGESTED, result["batch_id"], status=result["status"])
+        announce(context, INGESTED, [result["batch_id"]], status=result["status"])
         return result
 
     release_batch()

@@ -7,16 +7,17 @@ from airflow.sdk import Asset, Param, dag, get_current_context, task
 from modelguard.dag_support import (
     BATCH_ID_PARAM_DOC,
     DEFAULT_ARGS,
+    REGISTRY_POOL,
     ROLLBACK_REQUESTED,
-    START_DATE,
-    batch_id_from,
+    batch_ids_from,
+    start_date,
 )
 
 
 @dag(
     dag_id="modelguard_rollback",
     schedule=[Asset(ROLLBACK_REQUESTED)],
-    start_date=START_DATE,
+    start_date=start_date(),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
@@ -24,19 +25,19 @@ from modelguard.dag_support import (
     params={
         "batch_id": Param(None, type=["null", "string"], description=BATCH_ID_PARAM_DOC),
         "version": Param(None, type=["null", "string", "integer"],
-                         description="Version to restore now. Empty: roll back only if today's guardrail failed."),
+                         description="Version to restore now. Empty: roll back only if the day's guardrail failed."),
     },
     doc_md=__doc__,
 )
 def modelguard_rollback():
-    @task
-    def apply_rollback() -> dict:
-        from modelguard.tasks import rollback
+    @task(pool=REGISTRY_POOL)
+    def apply_rollback() -> list[dict]:
+        from modelguard.tasks import rollback_days
 
         context = get_current_context()
         version = context["params"].get("version")
         by = f"airflow:{context['dag_run'].run_id}" if version else "modelguard guardrail"
-        return rollback(batch_id_from(context), version=str(version) if version else None, by=by)
+        return rollback_days(batch_ids_from(context), version=str(version) if version else None, by=by)
 
     apply_rollback()
 

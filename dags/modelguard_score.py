@@ -9,34 +9,34 @@ from modelguard.dag_support import (
     DEFAULT_ARGS,
     INGESTED,
     SCORED,
-    START_DATE,
     announce,
-    batch_id_from,
+    batch_ids_from,
+    start_date,
 )
 
 
 @dag(
     dag_id="modelguard_score",
     schedule=[Asset(INGESTED)],
-    start_date=START_DATE,
+    start_date=start_date(),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["modelguard", "score", "shadow"],
     params={"batch_id": Param(None, type=["null", "string"], description=BATCH_ID_PARAM_DOC)},
-    doc_md=__doc__,
+    doc_md=__doc__ + "\n\nA run triggered by several ingest events (coalesced) scores every day they carry.",
 )
 def modelguard_score():
     @task(outlets=[Asset(SCORED)])
-    def score_batch() -> dict:
-        from modelguard.tasks import score_batch as run
+    def score_batches() -> dict:
+        from modelguard.tasks import score_batches as run
 
         context = get_current_context()
-        result = run(batch_id_from(context))
-        announce(context, SCORED, result["batch_id"], status=result["status"])
+        result = run(batch_ids_from(context))
+        announce(context, SCORED, result["batch_ids"], statuses=result["statuses"])
         return result
 
-    score_batch()
+    score_batches()
 
 
 modelguard_score()

@@ -43,7 +43,7 @@ if ! running "$RUN/mlflow.pid"; then
   echo $! > "$RUN/mlflow.pid"
 fi
 if ! running "$RUN/airflow.pid"; then
-  [ -f "$AIRFLOW_HOME/airflow.db" ] || airflow db migrate > "$RUN/migrate.log" 2>&1
+  modelguard airflow-setup > "$RUN/migrate.log" 2>&1  # metadata DB + the registry pool
   setsid nohup airflow standalone > "$RUN/airflow.log" 2>&1 &
   echo $! > "$RUN/airflow.pid"
 fi

@@ -212,6 +212,9 @@ class LiveStack:
                 "AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC": "2",
                 "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
                 "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+                # a killed worker's task is noticed (and retried) in seconds, not 5 minutes
+                "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+                "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
                 "AIRFLOW__CORE__PARALLELISM": str(max(4, self.workers * self.concurrency)),
             })
         env.update(self.extra_env)
@@ -363,7 +366,8 @@ class LiveStack:
 
     def _start_migration(self) -> None:
         (self.folder / "airflow").mkdir(exist_ok=True)
-        self._migrate = self._spawn("migrate", self._airflow("db", "migrate"), self.airflow_env())
+        # as compose's airflow-init: `airflow db migrate` + the pools the DAGs use
+        self._migrate = self._spawn("migrate", [str(self.bin / "modelguard"), "airflow-setup"], self.airflow_env())
 
     def _finish_migration(self, timeout: float = 300) -> None:
         if self._migrate is None:
@@ -371,10 +375,10 @@ class LiveStack:
         try:
             code = self._migrate.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise StackError(f"airflow db migrate took over {timeout} s\n{self.logs_tail(['migrate'])}") from None
+            raise StackError(f"modelguard airflow-setup took over {timeout} s\n{self.logs_tail(['migrate'])}") from None
         self._procs.pop("migrate", None)
         if code != 0:
-            raise StackError(f"airflow db migrate failed ({code})\n{self.logs_tail(['migrate'])}")
+            raise StackError(f"modelguard airflow-setup failed ({code})\n{self.logs_tail(['migrate'])}")
 
     def _create_login(self) -> subprocess.Popen | None:
         """The Airflow admin login: a FAB user (a CLI process, waited for later), or SimpleAuthManager's file."""
@@ -550,9 +554,14 @@ class LiveStack:
     def pause(self, dag_id: str) -> None:
         self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": True})
 
-    def trigger(self, dag_id: str, conf: dict | None = None, logical_date: str | None = None) -> str:
-        run = self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": logical_date, "conf": conf or {}})
-        return run["dag_run_id"]
+    def trigger(self, dag_id: str, conf: dict | None = None, logical_date: str | None = None,
+                run_after: str | None = None) -> str:
+        """A manual run; its id. `run_after` (ISO time, default now) also orders it among queued runs: the
+        scheduler starts the earliest first when `max_active_runs` holds the others back."""
+        body = {"logical_date": logical_date, "conf": conf or {}}
+        if run_after:
+            body["run_after"] = run_after
+        return self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)["dag_run_id"]
 
     def import_errors(self) -> list[dict]:
         return self.api("GET", "/api/v2/importErrors")["import_errors"]

@@ -117,6 +117,19 @@ def replay(
     console.print(f"replayed {len(days)} days ({start} .. {end}); runs are in the Airflow UI (`make up`)")
 
 
+@app.command("airflow-setup")
+def airflow_setup() -> None:
+    """Migrate Airflow's metadata DB if needed and create the pools the DAGs need (idempotent).
+
+    Run once per deployment after `airflow db migrate` (make up, docker-compose's airflow-init do it):
+    the scheduler never runs a task whose pool does not exist.
+    """
+    from modelguard.replay import ensure_metadata_db, prepare_airflow_env
+
+    ensure_metadata_db(prepare_airflow_env())
+    console.print("airflow metadata DB ready; pool modelguard_registry (1 slot) in place")
+
+
 @app.command()
 def status(config: ConfigOption = None, last: Annotated[int, typer.Option(help="Decisions to show.")] = 10) -> None:
     """Champion, challenger, pending approvals, last decisions, open incidents."""

@@ -1,28 +1,42 @@
 """What every DAG file shares: owners, retries, notifications, asset URIs, and how a run finds its batch_id.
 
-Imported at DAG parse time: standard library and airflow.sdk only (the notifiers import the rest lazily).
+Imported at DAG parse time: standard library, airflow.sdk and the config model only (pydantic, yaml);
+the notifiers import the rest lazily.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from modelguard.batch_days import day_of_interval, latest_complete_day, scale
+from modelguard.config import ScheduleConfig, load_config
 from modelguard.notifiers import DecisionNotifier, TaskFailureNotifier
+
+
+@functools.cache
+def schedule_config() -> ScheduleConfig:
+    """The `schedule` section of the pipeline config (read once per process, at DAG parse time)."""
+    return load_config().schedule
+
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "ml-oncall",
     # `modelguard replay` sets 0: replaying in one process, a failure should stop it at once.
     "retries": int(os.environ.get("MODELGUARD_TASK_RETRIES", "2")),
-    "retry_delay": dt.timedelta(minutes=2),
+    # Two minutes of batch time (ten seconds at least): a rehearsal's compressed days retry sooner.
+    "retry_delay": dt.timedelta(seconds=max(10.0, 120 * scale(schedule_config()))),
     "retry_exponential_backoff": True,
     # Notifications (config `notifications:`; off by default): each task sends the decisions its run has
     # recorded so far, a task that fails for good also sends its failure. See modelguard.notifiers.
     "on_success_callback": DecisionNotifier(),
     "on_failure_callback": [DecisionNotifier(), TaskFailureNotifier()],
 }
-START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+# Every task that moves registry aliases runs in this one-slot pool (created by `modelguard airflow-setup`).
+REGISTRY_POOL = "modelguard_registry"
 
 # Assets: each stage announces that the day's outputs are in the lake.
 INGESTED = "modelguard://lake/validated"
@@ -32,28 +46,88 @@ ASSESSED = "modelguard://lake/reports/assessment"
 RETRAIN_REQUESTED = "modelguard://policy/retrain"
 ROLLBACK_REQUESTED = "modelguard://policy/rollback"
 
-BATCH_ID_PARAM_DOC = "Day to process, YYYY-MM-DD. Empty: the run's logical date or the triggering asset event's batch."
+BATCH_ID_PARAM_DOC = ("Day to process, YYYY-MM-DD. Empty: a scheduled run takes the day its data interval covers, "
+                      "an asset-triggered run every day its events carry, a manual run the latest complete day.")
 
 
-def batch_id_from(context: dict) -> str:
-    """The batch this run is about: a Param, else the asset event that triggered it, else the logical date."""
+def batch_timetable():
+    """One run per batch day, after the day ends: its data interval is the day (in `schedule.timezone`).
+
+    Explicit data-interval timetables: Airflow 3's `@daily` is a trigger timetable whose run at midnight
+    has the day that just *began* as logical date and no real interval.
+    """
+    from airflow.sdk import CronDataIntervalTimetable, DeltaDataIntervalTimetable
+
+    schedule = schedule_config()
+    if schedule.rehearsal:
+        return DeltaDataIntervalTimetable(schedule.rehearsal.day_length)
+    return CronDataIntervalTimetable("0 0 * * *", timezone=schedule.timezone)
+
+
+def start_date() -> dt.datetime:
+    """Where the batch-day timetable starts (a rehearsal's own start: its intervals align to it)."""
+    schedule = schedule_config()
+    if schedule.rehearsal:
+        return schedule.rehearsal.start
+    return dt.datetime(2026, 1, 1, tzinfo=ZoneInfo(schedule.timezone))
+
+
+def _run_type(context: dict) -> str:
+    run = context.get("dag_run")
+    kind = getattr(run, "run_type", None)
+    return str(getattr(kind, "value", kind) or "")
+
+
+def is_scheduled(context: dict) -> bool:
+    """A run the timetable started (not manual, not a backfill): the only kind that waits for a late file."""
+    return _run_type(context) == "scheduled"
+
+
+def _event_batch_ids(context: dict) -> list[str]:
+    days: set[str] = set()
+    for events in (context.get("triggering_asset_events") or {}).values():
+        for event in events:
+            extra = getattr(event, "extra", None) or {}
+            days.update(str(day) for day in extra.get("batch_ids") or [])
+            if extra.get("batch_id"):
+                days.add(str(extra["batch_id"]))
+    return sorted(days)
+
+
+def batch_id_from(context: dict, now: dt.datetime | None = None) -> str:
+    """The one day a run of a time-scheduled or manual DAG is about.
+
+    The `batch_id` Param wins; a scheduled or backfill run takes the day its data interval covers;
+    any other run (manual without the Param) the latest complete day at `now`.
+    """
     params = context.get("params") or {}
     if params.get("batch_id"):
         return str(params["batch_id"])
-    for events in (context.get("triggering_asset_events") or {}).values():
-        for event in reversed(list(events)):
-            extra = getattr(event, "extra", None) or {}
-            if extra.get("batch_id"):
-                return str(extra["batch_id"])
-    logical = context.get("logical_date") or context.get("dag_run").run_after
-    return logical.date().isoformat()
+    schedule = schedule_config()
+    interval_start = context.get("data_interval_start")
+    if _run_type(context) in ("scheduled", "backfill") and interval_start is not None:
+        return day_of_interval(interval_start, schedule)
+    events = _event_batch_ids(context)
+    if events:
+        return events[-1]
+    return latest_complete_day(now or dt.datetime.now(dt.UTC), schedule)
 
 
-def announce(context: dict, uri: str, batch_id: str, **extra: Any) -> None:
-    """Attach the batch_id to the asset event this task emits, so downstream runs know their day."""
+def batch_ids_from(context: dict, now: dt.datetime | None = None) -> list[str]:
+    """Every day a run is about, oldest first: the Param, else every day its triggering asset events
+    carry (events coalesce when several land before the run starts), else as `batch_id_from`."""
+    params = context.get("params") or {}
+    if params.get("batch_id"):
+        return [str(params["batch_id"])]
+    return _event_batch_ids(context) or [batch_id_from(context, now)]
+
+
+def announce(context: dict, uri: str, batch_ids: list[str], **extra: Any) -> None:
+    """Attach the days to the asset event this task emits, so downstream runs know every day they cover."""
+    days = sorted(set(batch_ids))
     for asset, event in _outlet_items(context):
         if getattr(asset, "uri", None) == uri:
-            event.extra = {"batch_id": batch_id, **extra}
+            event.extra = {"batch_ids": days, **({"batch_id": days[-1]} if days else {}), **extra}
 
 
 def _outlet_items(context: dict):

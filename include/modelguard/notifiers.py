@@ -35,17 +35,18 @@ class DecisionNotifier(BaseNotifier):
 
     def notify(self, context: Any) -> None:
         from modelguard.config import load_config
-        from modelguard.dag_support import batch_id_from
+        from modelguard.dag_support import batch_ids_from
         from modelguard.notify import notify_run
 
         config = load_config()
         if not config.notifications.enabled:
             return
-        delivery = notify_run(config, context["ti"].dag_id, batch_id_from(context), environ=os.environ,
-                              run_url=_run_url(context))
-        for subject, channel in delivery.sent:
-            self.log.info("notified %s: %s", channel, subject)
-        delivery.raise_for_failures()
+        for batch_id in batch_ids_from(context):
+            delivery = notify_run(config, context["ti"].dag_id, batch_id, environ=os.environ,
+                                  run_url=_run_url(context))
+            for subject, channel in delivery.sent:
+                self.log.info("notified %s: %s", channel, subject)
+            delivery.raise_for_failures()
 
 
 class TaskFailureNotifier(BaseNotifier):

@@ -1,6 +1,6 @@
 """`modelguard replay`: run the daily cycle for a range of days through the real Airflow DAGs.
 
-Each day runs the DAGs in the order their assets chain them, in this process with `dag.test()`,
+Each day runs the DAGs as their assets chain them, in this process with `dag.test()`,
 so the runs are recorded in the Airflow metadata DB and show in the UI afterwards. Before a day
 runs, simulated labels that are due are delivered to `landing/labels/` (only if the lake holds a
 simulation), and, with `operator_approves`, a simulated on-call engineer approves pending versions
@@ -22,16 +22,10 @@ from pathlib import Path
 from modelguard.config import PACKAGE_ROOT, PipelineConfig
 from modelguard.runtime import quiet_libraries
 
-# The day's DAGs in the order their assets chain them. A DAG with a condition runs only if that
-# task of an earlier DAG succeeded, i.e. emitted the asset the DAG is scheduled on (skipped: no event).
-CYCLE: list[tuple[str, tuple[str, str] | None]] = [
-    ("modelguard_ingest", None),
-    ("modelguard_score", None),
-    ("modelguard_monitor", None),
-    ("modelguard_challenge", ("modelguard_monitor", "request_retrain")),
-    ("modelguard_promote", None),
-    ("modelguard_rollback", ("modelguard_monitor", "request_rollback")),
-]
+# Where a day starts: the DAG that the scheduler starts once per batch day. Which DAGs follow, and when,
+# is read from the DAGs themselves (their asset schedules and task outlets), as the scheduler reads it.
+DAILY_DAG = "modelguard_ingest"
+RELEASE_DAG = "modelguard_release"
 DAGS_FOLDER = PACKAGE_ROOT / "dags"
 SIMULATED_OPERATOR = "on-call engineer (simulated by replay)"
 
@@ -60,14 +54,25 @@ def prepare_airflow_env(airflow_home: str | os.PathLike | None = None) -> Path:
 
 
 def ensure_metadata_db(home: Path) -> None:
-    """Create / migrate the metadata DB if it is missing (a SQLite file under AIRFLOW_HOME by default)."""
+    """Create / migrate the metadata DB if it is missing (a SQLite file under AIRFLOW_HOME by default),
+    and create the pools the DAGs use: the scheduler never runs a task whose pool does not exist."""
     conn = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
-    if not conn and (home / "airflow.db").exists():
-        return
-    done = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True,
-                          env=os.environ.copy())
-    if done.returncode != 0:
-        raise ReplayError(f"airflow db migrate failed:\n{done.stderr[-2000:]}")
+    if conn or not (home / "airflow.db").exists():
+        done = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True,
+                              env=os.environ.copy())
+        if done.returncode != 0:
+            raise ReplayError(f"airflow db migrate failed:\n{done.stderr[-2000:]}")
+    ensure_pools()
+
+
+def ensure_pools() -> None:
+    """One slot for every task that moves registry aliases: promotions and rollbacks never overlap."""
+    from airflow.models.pool import Pool
+
+    from modelguard.dag_support import REGISTRY_POOL
+
+    Pool.create_or_update_pool(name=REGISTRY_POOL, slots=1, include_deferred=False,
+                               description="modelguard: alias moves (promote, rollback), one at a time")
 
 
 def days_between(start: str, end: str) -> list[str]:
@@ -77,40 +82,68 @@ def days_between(start: str, end: str) -> list[str]:
     return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
-def _load_dags(dag_ids: list[str]) -> dict:
+def _load_dags() -> dict:
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS_FOLDER))
     if bag.import_errors:
         raise ReplayError(f"DAG import errors: {bag.import_errors}")
-    missing = [d for d in dag_ids if d not in bag.dags]
+    missing = [d for d in (DAILY_DAG, RELEASE_DAG) if d not in bag.dags]
     if missing:
         raise ReplayError(f"DAGs missing from {DAGS_FOLDER}: {missing}")
-    return {dag_id: bag.dags[dag_id] for dag_id in dag_ids}
+    return dict(bag.dags)
+
+
+def _satisfied(condition, emitted: set[str]) -> bool:
+    """Does a DAG's asset schedule fire on the events of `emitted` (asset URIs)? Evaluates `|` and `&`."""
+    from airflow.sdk.definitions.asset import AssetAll, AssetAny
+
+    if isinstance(condition, AssetAll):
+        return all(_satisfied(part, emitted) for part in condition.objects)
+    if isinstance(condition, AssetAny):
+        return any(_satisfied(part, emitted) for part in condition.objects)
+    return getattr(condition, "uri", None) in emitted
+
+
+def downstream(dags: dict, emitted: set[str], done: set[str]) -> list[str]:
+    """The asset-scheduled DAGs that the events in `emitted` start, not yet run this day, by dag_id."""
+    ready = []
+    for dag_id, dag in dags.items():
+        condition = getattr(dag.timetable, "asset_condition", None)
+        if dag_id not in done and condition is not None and _satisfied(condition, emitted):
+            ready.append(dag_id)
+    return sorted(ready)
 
 
 def _state(obj) -> str:
     return str(getattr(obj.state, "value", obj.state))
 
 
-def _run_cycle(dags: dict, cycle: list, batch_id: str, home: Path, run_conf: dict | None = None) -> tuple[dict, dict]:
-    """Run one day's DAGs in order with dag.test; raises ReplayError naming a failed DAG and its tasks."""
+def _run_cycle(dags: dict, first: str, batch_id: str, home: Path, run_conf: dict | None = None) -> tuple[dict, dict]:
+    """Run `first` for the day, then every DAG its asset events start, and theirs, each once.
+
+    An asset event is emitted when a task with that outlet succeeds (a skipped task emits nothing), as
+    under the scheduler. Raises ReplayError naming a failed DAG and its tasks.
+    """
     import pendulum
 
-    states, seconds, task_states = {}, {}, {}
-    for dag_id, condition in cycle:
-        if condition and task_states.get(condition) != "success":
-            continue
+    states, seconds, emitted, queue = {}, {}, set(), [first]
+    while queue:
+        dag_id = queue.pop(0)
+        dag = dags[dag_id]
         started = time.perf_counter()
-        run = dags[dag_id].test(logical_date=pendulum.parse(batch_id), run_conf={"batch_id": batch_id, **(run_conf or {})})
+        run = dag.test(logical_date=pendulum.parse(batch_id), run_conf={"batch_id": batch_id, **(run_conf or {})})
         seconds[dag_id] = round(time.perf_counter() - started, 2)
         states[dag_id] = _state(run)
         instances = run.get_task_instances()
-        task_states.update({(dag_id, ti.task_id): _state(ti) for ti in instances})
         if states[dag_id] != "success":
             failed = [ti.task_id for ti in instances if _state(ti) not in ("success", "skipped")]
             raise ReplayError(f"{dag_id} failed for {batch_id} (tasks: {', '.join(failed) or '?'}); "
                               f"see the run's logs in the Airflow UI or under {home}/logs")
+        for ti in instances:
+            if _state(ti) == "success":
+                emitted.update(asset.uri for asset in dag.get_task(ti.task_id).outlets if hasattr(asset, "uri"))
+        queue.extend(d for d in downstream(dags, emitted, set(states) | set(queue)) if d not in queue)
     return states, seconds
 
 
@@ -123,12 +156,12 @@ def replay(config: PipelineConfig, days: list[str], *, operator_approves: bool =
     home = prepare_airflow_env()
     ensure_metadata_db(home)
     logging.getLogger("airflow").setLevel(logging.WARNING)
-    dags = _load_dags([dag_id for dag_id, _ in CYCLE])
+    dags = _load_dags()
     summaries = []
     for batch_id in days:
         delivered = deliver_labels(config.storage_root, batch_id)
         approved = approve_requested(config, batch_id, SIMULATED_OPERATOR) if operator_approves else []
-        states, seconds = _run_cycle(dags, CYCLE, batch_id, home)
+        states, seconds = _run_cycle(dags, DAILY_DAG, batch_id, home)
         summary = {"batch_id": batch_id, "labels_delivered": delivered, "approved": approved, "runs": states,
                    "seconds": seconds}
         summaries.append(summary)
@@ -145,9 +178,7 @@ def release(config: PipelineConfig, batch_id: str) -> dict:
     home = prepare_airflow_env()
     ensure_metadata_db(home)
     logging.getLogger("airflow").setLevel(logging.WARNING)
-    cycle = [("modelguard_release", None), *CYCLE[1:]]
-    dags = _load_dags([dag_id for dag_id, _ in cycle])
-    states, _ = _run_cycle(dags, cycle, batch_id, home)
+    states, _ = _run_cycle(_load_dags(), RELEASE_DAG, batch_id, home)
     last = [e for e in for_batch(Lake(config.storage_root), batch_id) if e["dag_id"] == "modelguard_release"]
     return {"batch_id": batch_id, "runs": states, "status": "accepted" if last and last[-1]["action"] == "accept_batch"
             else "quarantined", "reason": last[-1]["reason"] if last else None}
