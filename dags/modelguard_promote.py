@@ -9,11 +9,11 @@ from modelguard.dag_support import (
     ASSESSED,
     BATCH_ID_PARAM_DOC,
     DEFAULT_ARGS,
-    REGISTRY_POOL,
     batch_ids_from,
     schedule_config,
     start_date,
 )
+from modelguard.pools import REGISTRY_POOL
 
 # The triggerer polls the registry: an approval (or rejection, or a hand-moved alias) made in the MLflow
 # UI starts this DAG within `schedule.approval_poll`, not at the next day's assessment.

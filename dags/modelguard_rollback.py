@@ -7,11 +7,11 @@ from airflow.sdk import Asset, Param, dag, get_current_context, task
 from modelguard.dag_support import (
     BATCH_ID_PARAM_DOC,
     DEFAULT_ARGS,
-    REGISTRY_POOL,
     ROLLBACK_REQUESTED,
     batch_ids_from,
     start_date,
 )
+from modelguard.pools import REGISTRY_POOL
 
 
 @dag(

@@ -407,6 +407,24 @@ class LiveStack:
         self._signal_group(process, signal.SIGKILL)
         process.wait(timeout=30)
 
+    def worker_running(self, dag_id: str) -> tuple[int, dict] | None:
+        """(worker index, task instance) of a task of `dag_id` a Celery worker is executing now, if any.
+        The Celery executor sends each workload as one JSON argument: {"ti": {"dag_id", "task_id", ...}, ...}."""
+        if self._celery is None:
+            self.worker_alive(0)
+        names = {self.worker_name(i): i for i in range(self.workers)}
+        active = self._celery.control.inspect(destination=list(names), timeout=1.0).active() or {}
+        for name, tasks in active.items():
+            for item in tasks:
+                args = item.get("args") or []
+                try:
+                    ti = json.loads(args[0]).get("ti") or {}
+                except (IndexError, TypeError, ValueError, AttributeError):
+                    continue
+                if ti.get("dag_id") == dag_id and name in names:
+                    return names[name], ti
+        return None
+
     def worker_alive(self, index: int) -> bool:
         if self._celery is None:
             from celery import Celery
@@ -562,6 +580,17 @@ class LiveStack:
         if run_after:
             body["run_after"] = run_after
         return self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)["dag_run_id"]
+
+    def backfill(self, dag_id: str, from_date: str, to_date: str, reprocess: str = "none") -> dict:
+        """Airflow's own backfill over [from_date, to_date] (logical dates), as the UI's "Backfill" creates it."""
+        return self.api("POST", "/api/v2/backfills", {
+            "dag_id": dag_id, "from_date": from_date, "to_date": to_date, "reprocess_behavior": reprocess,
+            "max_active_runs": 1, "run_backwards": False, "dag_run_conf": {}})
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        path = (f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}/taskInstances/"
+                f"{task_id}/xcomEntries/{key}?deserialize=true")
+        return self.api("GET", path)["value"]
 
     def import_errors(self) -> list[dict]:
         return self.api("GET", "/api/v2/importErrors")["import_errors"]

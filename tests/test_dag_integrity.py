@@ -13,7 +13,7 @@ from tests.conftest import PROJECT
 
 DAG_FILES = sorted((PROJECT / "dags").glob("*.py"))
 # What DAG files may import from modelguard at parse time: wiring, batch-day arithmetic, the registry watcher.
-LIGHT_MODULES = {"modelguard.dag_support", "modelguard.batch_days", "modelguard.approval_watch"}
+LIGHT_MODULES = {"modelguard.dag_support", "modelguard.batch_days", "modelguard.approval_watch", "modelguard.pools"}
 HEAVY = {"pandas", "numpy", "great_expectations", "evidently", "mlflow", "sklearn", "scipy"}
 
 

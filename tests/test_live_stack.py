@@ -1,57 +1,343 @@
-"""The production topology, natively (tests/live_stack.py: Postgres, Redis, MLflow with basic auth, Airflow's
-api-server, scheduler, dag-processor, triggerer and two Celery workers, settings from docker/airflow.env):
-one day goes through ingest -> score -> monitor under the real scheduler, the asset wiring and Celery."""
+"""The product as deployed: docker-compose's production topology, natively (tests/live_stack.py: Postgres,
+Redis, MLflow with basic auth, Airflow's api-server, scheduler, dag-processor, triggerer and two Celery
+workers, settings from docker/airflow.env), and the scheduler deciding what runs.
+
+Ten simulated days: a concept drift from 09-05 (labels three days late) and a null storm on 09-10. The
+first seven are history, replayed (`modelguard replay`) against the same MLflow server. Then the config
+compresses time (`schedule.rehearsal`: one batch day = DAY seconds) and the last three days pass while
+the stack runs. The test only does what the outside world does: batch files and labels land, a person
+approves in MLflow through its REST API, an operator triggers and backfills through Airflow's REST API,
+a worker crashes, the MLflow server restarts. Everything else is the scheduler's doing.
+"""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
+import os
+import shutil
 import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
 
 import pytest
+import yaml
 
 from modelguard import decisions
+from modelguard.batch_days import latest_complete_day
+from modelguard.config import load_config
+from modelguard.registry import CHAMPION, Registry
+from modelguard.simulate import deliver_labels
 from modelguard.storage import Lake
-from tests.conftest import simulated_lake
+from tests.conftest import cli_env, simulated_lake
 from tests.live_stack import LiveStack
 
 pytestmark = pytest.mark.e2e
-DAGS = ("modelguard_ingest", "modelguard_score", "modelguard_monitor")
+
+DAY = 90  # wall-clock seconds per batch day
+HISTORY = [f"2026-09-0{d}" for d in range(1, 8)]
+LIVE = ["2026-09-08", "2026-09-09", "2026-09-10"]
+DAGS = ("modelguard_ingest", "modelguard_score", "modelguard_monitor", "modelguard_challenge",
+        "modelguard_promote", "modelguard_rollback", "modelguard_release")
+TIMELINE = {
+    "challenger": {"window_days": 4, "holdout_days": 1, "min_rows": 1000, "every_days": 30, "bootstrap_rounds": 200},
+    "policy": {"performance_window_days": 1, "cooldown_days": 1},
+    "validation": {"min_rows": 50},
+}
+# batch time: 8 h of grace after midnight = DAY / 3 wall seconds; a poke every 10 min (5 s, the floor)
+SCHEDULE = {"batch_deadline": "8h", "poke_interval": "10m", "approval_poll": "10s"}
 
 
-def test_one_day_through_scheduler_assets_and_celery(tmp_path, monkeypatch) -> None:
-    started = time.monotonic()
-    stack = LiveStack(tmp_path / "stack", config_file=tmp_path / "pipeline.yaml")
-    try:
+def _identities(lake: Lake) -> list[tuple]:
+    return [tuple(e.get(f) for f in decisions.IDENTITY) for e in decisions.read_decisions(lake)]
+
+
+def _set_mlflow_tag(stack: LiveStack, name: str, version: str, key: str, value: str) -> None:
+    """What the MLflow UI does when a person sets a tag on a model version: one REST call, basic auth."""
+    request = urllib.request.Request(
+        f"{stack.mlflow_uri}/api/2.0/mlflow/model-versions/set-tag", method="POST",
+        data=json.dumps({"name": name, "version": version, "key": key, "value": value}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": "Basic " + base64.b64encode(
+            f"{stack.mlflow_user}:{stack.mlflow_password}".encode()).decode()})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+
+
+def _sleep_until(moment: float) -> None:
+    time.sleep(max(0.0, moment - time.time()))
+
+
+class Scenario:
+    """Runs the timeline once and keeps what it saw; the tests below read it."""
+
+    def __init__(self, folder: Path, monkeypatch) -> None:
+        self.folder = folder
+        self.stack = LiveStack(folder / "stack", config_file=folder / "live.yaml")
+        self.seen: dict = {"figures": {}}
+        self.monkeypatch = monkeypatch
+
+    def run(self) -> None:
+        started = time.monotonic()
+        stack, figures = self.stack, self.seen["figures"]
         stack.start_backends()  # the first champion is registered through the MLflow server
         for key, value in stack.mlflow_env().items():
-            monkeypatch.setenv(key, value)
-        config, _ = simulated_lake(tmp_path, days=3, incidents=[], rows=1500,
-                                   mlflow={"tracking_uri": stack.mlflow_uri})
-        stack.start_airflow()  # the DAG files read the pipeline config when parsed: it exists now
-        booted = time.monotonic()
+            self.monkeypatch.setenv(key, value)
+        config, _ = simulated_lake(self.folder, 10, ["concept_drift@4", "null_storm@9"],
+                                   mlflow={"tracking_uri": stack.mlflow_uri}, **TIMELINE)
+        self.config, self.lake = config, Lake(config.storage_root)
+        held = self.folder / "held"  # the live days' files land later, when their day has ended
+        held.mkdir()
+        for day in LIVE:
+            shutil.move(self.lake.root / "landing" / "batches" / f"{day}.parquet", held / f"{day}.parquet")
+
+        # History: replayed while Airflow boots (its own SQLite metadata DB; the same lake and registry).
+        replay_env = cli_env(self.folder / "pipeline.yaml", self.folder / "replay-airflow")
+        replay = _popen_replay(replay_env, self.folder / "replay.log")
+        # The live config: batch day 09-08 begins at t0; every later day DAY seconds after the one before.
+        self.t0 = time.time() + 150
+        live = yaml.safe_load((self.folder / "pipeline.yaml").read_text())
+        live["schedule"] = {**SCHEDULE, "rehearsal": {
+            "day_length": f"{DAY}s", "first_day": LIVE[0],
+            "start": dt.datetime.fromtimestamp(self.t0, dt.UTC).isoformat()}}
+        (self.folder / "live.yaml").write_text(yaml.safe_dump(live, sort_keys=False))
+        self.live_config = load_config(self.folder / "live.yaml")
+        stack.start_airflow()
         stack.wait_dag_parsed(DAGS, timeout=120)
-        day = sorted(path.name.split(".")[0] for path in (config.storage_root / "landing" / "batches").iterdir())[0]
-        # run_after: the end of the day, so it goes before the scheduled run unpausing creates (max_active_runs=1)
-        day_end = (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat() + "T00:00:00Z"
-        triggered = time.monotonic()
-        run_id = stack.trigger("modelguard_ingest", conf={"batch_id": day}, run_after=day_end)
+        figures["boot_seconds"] = round(time.monotonic() - started)
+        assert replay.wait(timeout=600) == 0, (self.folder / "replay.log").read_text()[-3000:]
+        figures["history_ready_seconds"] = round(time.monotonic() - started)
+        assert time.time() < self.t0 - 10, "boot + history replay overran the live days' start"
         for dag_id in DAGS:
             stack.unpause(dag_id)
 
-        ingest = stack.wait_run("modelguard_ingest", run_id, timeout=240)
-        assert ingest["state"] == "success", (stack.task_instances("modelguard_ingest", run_id), stack.logs_tail())
-        for dag_id in DAGS[1:]:  # asset-triggered: score by ingest's event, monitor by score's
-            run = stack.wait_for_run(dag_id, timeout=180, where=lambda r: r["run_type"] == "asset_triggered")
-            done = stack.wait_run(dag_id, run["dag_run_id"], timeout=240)
-            assert done["state"] == "success", (stack.task_instances(dag_id, run["dag_run_id"]), stack.logs_tail())
-        finished = time.monotonic()
+        self._manual_runs()
+        self._live_days()
+        self._late_batch_backfill()
+        self._quiesce()
+        figures["total_seconds"] = round(time.monotonic() - started)
 
-        lake = Lake(config.storage_root)
-        assert (config.storage_root / "predictions" / f"{day}.parquet").exists()
-        accepted = [e for e in decisions.read_decisions(lake) if e["action"] == "accept_batch"]
-        assert [e["batch_id"] for e in accepted] == [day]
-        print(f"\nlive stack: boot {booted - started:.0f} s (with the lake), trigger -> monitor success "
-              f"{finished - triggered:.0f} s (cold), total {finished - started:.0f} s")
+    # --- an operator's manual runs: with the Param, and without (the latest complete day) ----------------
+    def _manual_runs(self) -> None:
+        stack = self.stack
+        self.seen["log_before_manual"] = _identities(self.lake)
+        clicked = time.time()
+        with_param = stack.trigger("modelguard_ingest", conf={"batch_id": HISTORY[-1]})
+        without = stack.trigger("modelguard_ingest")
+        expected = latest_complete_day(dt.datetime.now(dt.UTC), self.live_config.schedule)
+        for run_id in (with_param, without):
+            assert stack.wait_run("modelguard_ingest", run_id, timeout=240)["state"] == "success", \
+                stack.task_instances("modelguard_ingest", run_id)
+        self.seen["manual_days"] = (stack.xcom("modelguard_ingest", with_param, "choose_day"),
+                                    stack.xcom("modelguard_ingest", without, "choose_day"), expected)
+        # downstream: asset-triggered score and monitor runs cover both days (one run each, or coalesced)
+        covered = self._wait_monitored({HISTORY[-1], expected}, since=clicked, timeout=300)
+        self.seen["figures"]["manual_trigger_to_monitor_done_cold"] = round(covered - clicked)
+        self.seen["log_after_manual"] = _identities(self.lake)
+
+    def _wait_monitored(self, days: set[str], since: float, timeout: float) -> float:
+        """Wait until asset-triggered monitor runs started after `since` have assessed every day in `days`."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            done: set[str] = set()
+            finished = 0.0
+            for run in self.stack.runs("modelguard_monitor"):
+                if run["run_type"] != "asset_triggered" or run["state"] != "success":
+                    continue
+                if _ts(run["run_after"]) < since - 1:
+                    continue
+                result = self.stack.xcom("modelguard_monitor", run["dag_run_id"], "choose_days")
+                done.update(result)
+                finished = max(finished, _ts(run["end_date"]))
+            if days <= done:
+                return finished
+            time.sleep(2)
+        raise AssertionError(f"monitor did not assess {sorted(days)} within {timeout} s\n"
+                             f"{self.stack.logs_tail(['scheduler'])}")
+
+    # --- the live days: files land, labels arrive, a worker crashes, MLflow restarts, a person approves ---
+    def _live_days(self) -> None:
+        stack, seen, figures = self.stack, self.seen, self.seen["figures"]
+        held = self.folder / "held"
+        landed: dict[str, float] = {}
+        killed = restarted = False
+        approved_at = None
+        for index, day in enumerate(LIVE):
+            start = self.t0 + index * DAY
+            end = start + DAY
+            _sleep_until(start + 0.6 * DAY)
+            deliver_labels(self.lake.root, day)
+            if day == LIVE[-1]:
+                continue  # 09-10's file lands only after its deadline (below)
+            late = 20 if day == LIVE[1] else 0  # 09-09's file is late, but before the deadline
+            while time.time() < end + late:
+                if not killed:
+                    killed = self._crash_a_worker_mid_task()
+                if not restarted:
+                    restarted = self._restart_mlflow_mid_challenge()
+                time.sleep(0.5)
+            os.replace(held / f"{day}.parquet", self.lake.root / "landing" / "batches" / f"{day}.parquet")
+            landed[day] = time.time()
+        # until the 09-10 deadline: watch for the approval request and act on it as a person would
+        deadline = self.t0 + 3 * DAY + DAY / 3 + 240
+        while time.time() < deadline and (approved_at is None or seen.get("promoted_after") is None
+                                          or not killed or not restarted):
+            if not killed:
+                killed = self._crash_a_worker_mid_task()
+            if not restarted:
+                restarted = self._restart_mlflow_mid_challenge()
+            if approved_at is None:
+                requested = [e for e in decisions.read_decisions(self.lake) if e["action"] == "request_approval"]
+                if requested:
+                    seen["requested"] = requested[-1]
+                    _set_mlflow_tag(stack, self.config.model.name, requested[-1]["model_version"],
+                                    "approval", "approved")
+                    approved_at = time.time()
+            elif seen.get("promoted_after") is None and \
+                    Registry(self.config).aliases().get(CHAMPION) == seen["requested"]["model_version"]:
+                seen["promoted_after"] = time.time() - approved_at
+            time.sleep(1)
+        seen["killed"], seen["restarted"] = killed, restarted
+        figures["approval_to_champion_alias_seconds"] = round(seen.get("promoted_after") or -1, 1)
+        for day in LIVE[:2]:
+            figures[f"landing_to_monitor_done_{day}"] = round(self._wait_monitored({day}, landed[day], 300)
+                                                               - landed[day])
+
+    def _crash_a_worker_mid_task(self) -> bool:
+        """SIGKILL the worker running a monitor task (a crash, mid-task), then start a fresh one."""
+        running = self.stack.worker_running("modelguard_monitor")
+        if running is None or running[1].get("task_id") == "choose_days":
+            return False
+        index, ti = running
+        time.sleep(1.5)  # inside the task's work, past its start-up
+        self.stack.kill_worker(index)
+        self.seen["killed_ti"] = ti
+        self.stack.start_worker(index)
+        return True
+
+    def _restart_mlflow_mid_challenge(self) -> bool:
+        runs = [r for r in self.stack.runs("modelguard_challenge") if r["state"] == "running"]
+        if not runs:
+            return False
+        time.sleep(2)
+        self.stack.restart_mlflow()
+        self.seen["restarted_during"] = runs[0]["dag_run_id"]
+        return True
+
+    # --- 09-10: the file misses its deadline; the documented recovery is Airflow's backfill --------------
+    def _late_batch_backfill(self) -> None:
+        stack, day = self.stack, LIVE[-1]
+        scheduled = stack.wait_for_run("modelguard_ingest", timeout=300, where=lambda r: r["run_type"] == "scheduled"
+                                       and _ts(r["data_interval_start"]) >= self.t0 + 2 * DAY - 1)
+        done = stack.wait_run("modelguard_ingest", scheduled["dag_run_id"], timeout=300)
+        assert done["state"] == "success", stack.task_instances("modelguard_ingest", scheduled["dag_run_id"])
+        self.seen["missing"] = [e for e in decisions.for_batch(self.lake, day) if e.get("alert") == "missing_batch"]
+        os.replace(self.folder / "held" / f"{day}.parquet", self.lake.root / "landing" / "batches" / f"{day}.parquet")
+        interval = scheduled["data_interval_start"]
+        backfill = stack.backfill("modelguard_ingest", interval, interval, reprocess="completed")
+        self.seen["backfill"] = backfill
+        run = stack.wait_for_run("modelguard_ingest", timeout=180, where=lambda r: r["run_type"] == "backfill")
+        assert stack.wait_run("modelguard_ingest", run["dag_run_id"], timeout=300)["state"] == "success"
+        self.seen["backfill_runs"] = [r for r in stack.runs("modelguard_ingest") if r["run_type"] == "backfill"]
+        self.seen["backfill_day"] = stack.xcom("modelguard_ingest", run["dag_run_id"], "choose_day")
+
+    def _quiesce(self, timeout: float = 300) -> None:
+        """Wait until no run of any DAG is queued or running (retries included)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            busy = [(d, r["dag_run_id"]) for d in DAGS for r in self.stack.runs(d)
+                    if r["state"] in ("queued", "running")]
+            if not busy:
+                break
+            time.sleep(2)
+        self.seen["runs"] = {d: self.stack.runs(d) for d in DAGS}
+        self.seen["versions"] = [(v.version, dict(v.tags)) for v in Registry(self.config).versions()]
+        killed = self.seen.get("killed_ti") or {}
+        if killed:
+            self.seen["killed_ti_after"] = next(
+                ti for ti in self.stack.task_instances(killed["dag_id"], killed["run_id"])
+                if ti["task_id"] == killed["task_id"])
+
+
+def _ts(value: str | None) -> float:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else 0.0
+
+
+def _popen_replay(env: dict, log: Path):
+    import subprocess
+    import sys
+
+    handle = open(log, "wb")  # noqa: SIM115 - the child writes it until wait()
+    return subprocess.Popen([sys.executable, "-m", "modelguard.cli", "replay", "--start", HISTORY[0], "--end",
+                             HISTORY[-1]], env=env, stdout=handle, stderr=subprocess.STDOUT)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    monkeypatch = pytest.MonkeyPatch()
+    scenario = Scenario(tmp_path_factory.mktemp("live"), monkeypatch)
+    try:
+        scenario.run()
+    except BaseException:
+        print(scenario.stack.logs_tail())
+        raise
     finally:
-        stack.stop()
-    assert stack.running() == []
+        scenario.stack.stop()
+        monkeypatch.undo()
+        print("\nlive-stack figures:", json.dumps(scenario.seen["figures"]))
+        (scenario.folder / "figures.json").write_text(json.dumps(scenario.seen["figures"], indent=2))
+    assert scenario.stack.running() == []
+    return scenario
+
+
+def test_every_run_the_scheduler_started_succeeded(live) -> None:
+    failed = {d: [r["dag_run_id"] for r in runs if r["state"] != "success"] for d, runs in live.seen["runs"].items()}
+    assert not any(failed.values()), failed
+    kinds = Counter(r["run_type"] for r in live.seen["runs"]["modelguard_ingest"])
+    assert kinds["scheduled"] == len(LIVE) and kinds["manual"] == 2 and kinds["backfill"] == 1
+
+
+def test_scheduled_runs_process_the_day_that_ended(live) -> None:
+    scheduled = sorted(r["data_interval_start"] for r in live.seen["runs"]["modelguard_ingest"]
+                       if r["run_type"] == "scheduled")
+    assert [round(_ts(start) - live.t0) for start in scheduled] == [0, DAY, 2 * DAY]
+    accepted = {e["batch_id"] for e in decisions.read_decisions(live.lake) if e["action"] == "accept_batch"}
+    assert accepted >= set(HISTORY) - {"2026-09-10"} and {"2026-09-08", "2026-09-09"} <= accepted
+    assert live.lake.predictions("2026-09-09").exists()
+
+
+def test_manual_runs_take_the_param_or_the_latest_complete_day_and_change_nothing(live) -> None:
+    with_param, without, expected = live.seen["manual_days"]
+    assert with_param == HISTORY[-1] and without == expected
+    assert Counter(live.seen["log_after_manual"]) == Counter(live.seen["log_before_manual"])
+
+
+def test_a_file_after_its_deadline_is_missing_then_backfilled_once(live) -> None:
+    assert live.seen["missing"], "the scheduled run recorded no missing_batch at the deadline"
+    assert live.seen["backfill_day"] == "2026-09-10" and len(live.seen["backfill_runs"]) == 1
+    entries = decisions.for_batch(live.lake, "2026-09-10")
+    assert [e["action"] for e in entries if e["dag_id"] == "modelguard_ingest" and e["action"] != "no_action"] \
+        == ["quarantine_batch"]
+    assert (live.lake.quarantine_dir("2026-09-10") / "reason.json").exists()
+    assert not live.lake.predictions("2026-09-10").exists()
+
+
+def test_concept_drift_leads_to_an_approval_that_promotes_within_two_minutes(live) -> None:
+    requested = live.seen.get("requested")
+    assert requested and requested["batch_id"] in LIVE, "no request_approval on a live day"
+    assert live.seen["promoted_after"] is not None and live.seen["promoted_after"] < 120
+    promoted = [e for e in decisions.read_decisions(live.lake) if e["action"] == "promote"]
+    assert [e["model_version"] for e in promoted] == [requested["model_version"]]
+
+
+def test_a_crashed_worker_and_a_restarted_mlflow_leave_no_trace(live) -> None:
+    assert live.seen["killed"] and live.seen["restarted"]
+    identities = _identities(live.lake)
+    assert len(identities) == len(set(identities)), "a decision was recorded twice"
+    leftovers = [p for p in live.lake.root.rglob("*.tmp")]
+    assert leftovers == [], leftovers
+    trained = Counter(tags.get("train_key") for _, tags in live.seen["versions"])
+    assert all(count == 1 for count in trained.values()), trained  # each challenger registered once
+    retried = live.seen["killed_ti_after"]
+    assert retried["state"] == "success" and retried["try_number"] >= 2, retried

@@ -35,8 +35,6 @@ DEFAULT_ARGS: dict[str, Any] = {
     "on_success_callback": DecisionNotifier(),
     "on_failure_callback": [DecisionNotifier(), TaskFailureNotifier()],
 }
-# Every task that moves registry aliases runs in this one-slot pool (created by `modelguard airflow-setup`).
-REGISTRY_POOL = "modelguard_registry"
 
 # Assets: each stage announces that the day's outputs are in the lake.
 INGESTED = "modelguard://lake/validated"

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from modelguard.config import PACKAGE_ROOT, PipelineConfig
+from modelguard.pools import ensure_pools
 from modelguard.runtime import quiet_libraries
 
 # Where a day starts: the DAG that the scheduler starts once per batch day. Which DAGs follow, and when,
@@ -64,15 +65,6 @@ def ensure_metadata_db(home: Path) -> None:
             raise ReplayError(f"airflow db migrate failed:\n{done.stderr[-2000:]}")
     ensure_pools()
 
-
-def ensure_pools() -> None:
-    """One slot for every task that moves registry aliases: promotions and rollbacks never overlap."""
-    from airflow.models.pool import Pool
-
-    from modelguard.dag_support import REGISTRY_POOL
-
-    Pool.create_or_update_pool(name=REGISTRY_POOL, slots=1, include_deferred=False,
-                               description="modelguard: alias moves (promote, rollback), one at a time")
 
 
 def days_between(start: str, end: str) -> list[str]:

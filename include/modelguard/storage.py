@@ -28,7 +28,7 @@ BATCH_SUFFIXES = (".parquet", ".csv")
 
 
 def parse_batch_id(batch_id: str) -> dt.date:
-    """A batch id is the run's logical date, YYYY-MM-DD; anything else is refused."""
+    """A batch id is a batch day, YYYY-MM-DD; anything else is refused."""
     try:
         return dt.date.fromisoformat(batch_id)
     except (TypeError, ValueError):

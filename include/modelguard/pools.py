@@ -1,0 +1,15 @@
+"""The Airflow pools the DAGs use. Light: DAG files import the names at parse time; `ensure_pools` runs
+from `modelguard airflow-setup` (and replay), since the scheduler never runs a task whose pool is missing."""
+
+from __future__ import annotations
+
+# Every task that moves registry aliases (promote, rollback) runs in this one-slot pool: never two at once.
+REGISTRY_POOL = "modelguard_registry"
+
+
+def ensure_pools() -> None:
+    """Create or update the pools in Airflow's metadata DB (idempotent)."""
+    from airflow.models.pool import Pool
+
+    Pool.create_or_update_pool(name=REGISTRY_POOL, slots=1, include_deferred=False,
+                               description="modelguard: alias moves (promote, rollback), one at a time")
