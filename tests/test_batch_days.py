@@ -33,6 +33,10 @@ def at(text: str) -> dt.datetime:
 ])
 def test_a_data_interval_names_its_day(interval_start: str, schedule: ScheduleConfig, day: str) -> None:
     assert batch_days.day_of_interval(at(interval_start), schedule) == day
+    # Airflow hands the task pendulum DateTimes: the same day (a pendulum Interval cannot be floor-divided)
+    import pendulum
+
+    assert batch_days.day_of_interval(pendulum.instance(at(interval_start)), schedule) == day
 
 
 @pytest.mark.parametrize(("now", "schedule", "day"), [

@@ -118,12 +118,13 @@ class Scenario:
         self._quiesce()
         figures["total_seconds"] = round(time.monotonic() - started)
 
-    # --- an operator's manual runs: with the Param, and without (the latest complete day) ----------------
+    # --- an operator's manual runs, during day 09-08: with the Param, and without (the latest complete day) --
     def _manual_runs(self) -> None:
         stack = self.stack
         self.seen["log_before_manual"] = _identities(self.lake)
+        _sleep_until(self.t0 + 1)  # before t0 the batch clock is still inside 09-07: its rows would be "future"
         clicked = time.time()
-        with_param = stack.trigger("modelguard_ingest", conf={"batch_id": HISTORY[-1]})
+        with_param = stack.trigger("modelguard_ingest", conf={"batch_id": HISTORY[-2]})
         without = stack.trigger("modelguard_ingest")
         expected = latest_complete_day(dt.datetime.now(dt.UTC), self.live_config.schedule)
         for run_id in (with_param, without):
@@ -132,7 +133,7 @@ class Scenario:
         self.seen["manual_days"] = (stack.xcom("modelguard_ingest", with_param, "choose_day"),
                                     stack.xcom("modelguard_ingest", without, "choose_day"), expected)
         # downstream: asset-triggered score and monitor runs cover both days (one run each, or coalesced)
-        covered = self._wait_monitored({HISTORY[-1], expected}, since=clicked, timeout=300)
+        covered = self._wait_monitored({HISTORY[-2], expected}, since=clicked, timeout=300)
         self.seen["figures"]["manual_trigger_to_monitor_done_cold"] = round(covered - clicked)
         self.seen["log_after_manual"] = _identities(self.lake)
 
@@ -309,7 +310,7 @@ def test_scheduled_runs_process_the_day_that_ended(live) -> None:
 
 def test_manual_runs_take_the_param_or_the_latest_complete_day_and_change_nothing(live) -> None:
     with_param, without, expected = live.seen["manual_days"]
-    assert with_param == HISTORY[-1] and without == expected
+    assert with_param == HISTORY[-2] and without == expected == HISTORY[-1]
     assert Counter(live.seen["log_after_manual"]) == Counter(live.seen["log_before_manual"])
 
 

@@ -17,7 +17,12 @@ DAY = dt.timedelta(days=1)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    """A plain, timezone-aware UTC datetime: Airflow hands pendulum DateTimes, whose differences are
+    pendulum Intervals that cannot be floor-divided by a timedelta."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    m = moment.astimezone(dt.UTC)
+    return dt.datetime(m.year, m.month, m.day, m.hour, m.minute, m.second, m.microsecond, tzinfo=dt.UTC)
 
 
 def scale(schedule: ScheduleConfig) -> float:
