@@ -441,8 +441,6 @@ class LiveStack:
         self._finish_migration(timeout)
         login = self._create_login()
         env = self.airflow_env()
-        self._spawn("api-server", self._airflow("api-server", "--host", "127.0.0.1", "--port",
-                                                str(self.ports["api"])), env)
         self._spawn("scheduler", self._airflow("scheduler"), env)
         self._spawn("dag-processor", self._airflow("dag-processor"), env)
         self._spawn("triggerer", self._airflow("triggerer", "--skip-serve-logs"), env)
@@ -452,6 +450,7 @@ class LiveStack:
                 "--concurrency", str(self.concurrency), "--skip-serve-logs"), env)
         workers = [f"worker{i}" for i in range(self.workers)]
         if login is not None:
+            # before the api-server: both sync FAB's permission tables at start and race on its unique keys
             try:
                 code = login.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -459,6 +458,8 @@ class LiveStack:
             self._procs.pop("users-create", None)
             if code != 0:
                 raise StackError(f"creating the Airflow admin failed ({code})\n{self.logs_tail(['users-create'])}")
+        self._spawn("api-server", self._airflow("api-server", "--host", "127.0.0.1", "--port",
+                                                str(self.ports["api"])), env)
         self._wait("Airflow health (scheduler, triggerer, dag-processor)", self._airflow_healthy, timeout,
                    [*self.SERVICES, *workers])
         for index in range(self.workers):
