@@ -52,21 +52,25 @@ def modelguard_ingest():
         return PokeReturnValue(is_done=not arrival["waiting"], xcom_value=arrival)
 
     @task
-    def validate_labels(batch_id: str) -> dict:
-        from modelguard.tasks import ingest_labels
-
-        return ingest_labels(batch_id)
-
-    @task(outlets=[Asset(INGESTED)])
     def validate_batch(batch_id: str) -> dict:
         from modelguard.tasks import ingest_batch
 
-        result = ingest_batch(batch_id)
-        announce(get_current_context(), INGESTED, [result["batch_id"]], status=result["status"])
-        return result
+        return ingest_batch(batch_id)
+
+    # After the batch: labels of a day whose batch is accepted only now (same day, or late) are checked
+    # in this run; labels whose batch is not accepted yet wait.
+    @task(outlets=[Asset(INGESTED)])
+    def validate_labels(batch: dict) -> dict:
+        from modelguard.tasks import ingest_labels
+
+        result = ingest_labels(batch["batch_id"])
+        announce(get_current_context(), INGESTED, [batch["batch_id"]], status=batch["status"])
+        return {**result, "status": batch["status"]}
 
     day = choose_day()
-    wait_for_batch(day) >> validate_labels(day) >> validate_batch(day)
+    batch = validate_batch(day)
+    wait_for_batch(day) >> batch
+    validate_labels(batch)
 
 
 modelguard_ingest()

@@ -15,15 +15,18 @@ from modelguard.dag_support import DEFAULT_ARGS, INGESTED, announce, start_date
     max_active_runs=1,
     default_args={**DEFAULT_ARGS, "retries": 0},
     tags=["modelguard", "ingest", "quarantine"],
-    params={"batch_id": Param(type="string", format="date", description="The quarantined batch, YYYY-MM-DD.")},
-    doc_md=__doc__ + "\n\nPut the fixed file at `quarantine/<batch_id>/fixed.parquet` (or replace the landing file).",
+    params={"batch_id": Param(type="string", format="date", description="The quarantined batch, YYYY-MM-DD."),
+            "labels": Param(False, type="boolean", description="Release the day's quarantined label file instead.")},
+    doc_md=__doc__ + "\n\nPut the fixed file at `quarantine/<batch_id>/fixed.parquet` (labels: "
+    "`quarantine/labels/<batch_id>/fixed.parquet`), or replace the landing file.",
 )
 def modelguard_release():
     @task(outlets=[Asset(INGESTED)])
     def release_batch() -> dict:
-        from modelguard.tasks import release_batch as run
+        from modelguard.tasks import release_batch, release_labels
 
         context = get_current_context()
+        run = release_labels if context["params"].get("labels") else release_batch
         result = run(context["params"]["batch_id"])
         announce(context, INGESTED, [result["batch_id"]], status=result["status"])
         return result

@@ -110,7 +110,8 @@ def create_app():
         found = health_page.report_file(load_config().storage_root, path)
         if found is None:
             raise HTTPException(status_code=404, detail="no such report")
-        return FileResponse(found, media_type=health_page.SERVED_TYPES[found.suffix], headers=private)
+        return FileResponse(found, media_type=health_page.SERVED_TYPES[found.suffix],
+                            headers={**private, **health_page.LAKE_FILE_HEADERS})
 
     @app.get("/static/plotly.min.js")
     def plotly_js() -> FileResponse:

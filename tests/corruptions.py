@@ -71,6 +71,8 @@ def _latin1(text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+SCRIPT_PAYLOAD = "</script><script>document.title='pwned'</script><img src=x onerror=alert(1)>"
+
 CASES: dict[str, tuple[Writer, str]] = {
     "empty_file": (_bytes(lambda good: b""), "empty"),
     "truncated_parquet": (_bytes(lambda good: good[: len(good) // 2]), "cannot read"),
@@ -108,4 +110,11 @@ CASES: dict[str, tuple[Writer, str]] = {
     "too_few_rows": (_parquet(lambda f: f.iloc[:20]), "expect_table_row_count_to_be_between"),
     "booleans_for_counts": (_parquet(_set("tx_count_24h", lambda f: f["tx_count_24h"] > 2)),
                             "column 'tx_count_24h': expect_column_values_to_be_in_type_list"),
+    # Script injection through the data: a category and a column name carrying markup.
+    "script_in_a_category": (_parquet(_some("merchant_category", 0.02, SCRIPT_PAYLOAD)),
+                             "column 'merchant_category': expect_column_values_to_not_match_regex"),
+    "script_in_a_column_name": (_parquet(lambda f: f.assign(**{SCRIPT_PAYLOAD: "x"})),
+                                "column names with markup or control characters"),
+    "control_characters_in_a_category": (_parquet(_some("channel", 0.01, "web\x1b[2J")),
+                                         "column 'channel': expect_column_values_to_not_match_regex"),
 }

@@ -43,10 +43,11 @@ def replayed(tmp_path_factory):
 def test_the_null_storm_is_quarantined_and_never_scored(replayed) -> None:
     config, lake, _, _ = replayed
     entries = decisions.for_batch(lake, "2026-09-03")
-    assert [e["action"] for e in entries if e["dag_id"] == "modelguard_ingest"] == ["quarantine_batch"]
+    assert [e["action"] for e in entries if e["dag_id"] == "modelguard_ingest" and e.get("kind") != "labels"] \
+        == ["quarantine_batch"]
     assert "customer_age" in json.loads((lake.quarantine_dir("2026-09-03") / "reason.json").read_text())["reason"]
     assert not lake.predictions("2026-09-03").exists()
-    accepted = [e["batch_id"] for e in decisions.read_decisions(lake) if e["action"] == "accept_batch"]
+    accepted = [e["batch_id"] for e in decisions.read_decisions(lake) if e["action"] == "accept_batch" and e.get("kind") != "labels"]
     assert len(accepted) == 11 and "2026-09-03" not in accepted
 
 

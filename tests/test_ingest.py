@@ -70,6 +70,25 @@ def test_rerun_is_idempotent(setup) -> None:
     assert len(after) == len(before) == 1
 
 
+def test_a_rerun_that_now_fails_retracts_what_the_acceptance_produced(setup) -> None:
+    config, lake = setup
+    day = "2026-09-06"
+    assert ingest_batch(config, day)["status"] == "accepted"
+    lake.write_parquet(pd.DataFrame({"prediction": [1]}), lake.predictions(day))  # what scoring and monitoring
+    lake.write_json({"drifted_features": ["amount"]}, lake.report_dir(day) / "drift.json")  # made of it
+    good = lake.landing("batches", day).read_bytes()
+    broken = pd.read_parquet(lake.landing("batches", day)).drop(columns=["amount"])  # upstream re-sent it broken
+    lake.write_parquet(broken, lake.landing("batches", day))
+    try:
+        assert ingest_batch(config, day)["status"] == "quarantined"
+    finally:
+        lake.landing("batches", day).write_bytes(good)
+    assert decisions.batch_status(lake, day) == "quarantined"
+    assert not lake.validated("batches", day).exists() and not lake.predictions(day).exists()
+    assert not (lake.report_dir(day) / "drift.json").exists()  # no longer feeds the drift streak
+    assert [e["action"] for e in decisions.for_batch(lake, day)] == ["accept_batch", "quarantine_batch"]
+
+
 def test_garbage_file_is_quarantined_not_a_traceback(setup) -> None:
     config, lake = setup
     path = lake.root / "landing" / "batches" / "2026-09-20.parquet"
@@ -100,5 +119,59 @@ def test_late_labels_are_validated_once(setup) -> None:
     config, lake = setup
     deliver_labels(lake.root, "2026-09-05")
     first = ingest_labels(config, "2026-09-05")
-    assert first["labels_accepted"] == ["2026-09-01", "2026-09-02"]
-    assert ingest_labels(config, "2026-09-05")["labels_accepted"] == []
+    # 09-02's batch is quarantined: its labels wait for its release instead of being refused
+    assert first["labels_accepted"] == ["2026-09-01"] and first["labels_waiting"] == ["2026-09-02"]
+    again = ingest_labels(config, "2026-09-05")
+    assert again["labels_accepted"] == [] and again["labels_waiting"] == ["2026-09-02"]
+    waits = [e for e in decisions.for_batch(lake, "2026-09-02") if e.get("alert") == "labels_waiting"]
+    assert len(waits) == 1  # said once, not every day
+
+
+def test_labels_wait_for_their_batch_and_are_checked_again_when_they_change(tmp_path) -> None:
+    from modelguard.ingest import release_labels
+
+    config = load_config(write_config(tmp_path))
+    simulate(config.storage_root, days=2, rows=300, reference_rows=1500, incidents=[parse_incident("null_storm@1")])
+    lake = Lake(config.storage_root)
+    lake.write_json(build_batch_suite(pd.read_parquet(lake.reference_train), config), lake.expectation_suite("batches"))
+    lake.write_json(build_label_suite(config), lake.expectation_suite("labels"))
+    good, bad = "2026-09-01", "2026-09-02"
+    landing = lake.root / "landing" / "labels"
+    landing.mkdir(parents=True, exist_ok=True)
+    for day in (good, bad):  # the labels land the same day as their batches, before ingest has run
+        lake.copy_file(lake.simulation_dir / "labels" / f"{day}.parquet", landing / f"{day}.parquet")
+
+    assert ingest_labels(config, good)["labels_waiting"] == [good, bad]  # no batch yet: wait, no verdict
+    assert not (lake.quarantine_dir(good, "labels")).exists()
+    assert ingest_batch(config, good)["status"] == "accepted"
+    assert ingest_batch(config, bad)["status"] == "quarantined"
+    checked = ingest_labels(config, bad)
+    assert checked["labels_accepted"] == [good] and checked["labels_waiting"] == [bad]
+
+    # the bad batch is fixed and released: its labels are checked on the next run
+    fixed = pd.read_parquet(lake.landing("batches", bad))
+    fixed = fixed.fillna({c: fixed[c].median() for c in config.model.features.numeric})
+    lake.write_parquet(fixed, lake.quarantine_dir(bad) / "fixed.parquet")
+    assert release_batch(config, bad)["status"] == "accepted", decisions.for_batch(lake, bad)[-1]["reason"]
+    assert decisions.batch_status(lake, bad) == "released"
+    assert ingest_labels(config, bad)["labels_accepted"] == [bad]
+
+    # corrected labels for a day: checked again, with their own line; the old line stays
+    corrected = pd.read_parquet(landing / f"{good}.parquet")
+    corrected[config.model.target] = 1 - corrected[config.model.target]
+    lake.write_parquet(corrected, landing / f"{good}.parquet")
+    assert ingest_labels(config, bad)["labels_accepted"] == [good]
+    lines = [e["reason"] for e in decisions.for_batch(lake, good) if e.get("kind") == "labels"
+             and e["action"] == "accept_batch"]
+    assert len(lines) == 2 and "corrected labels" in lines[1]
+    assert pd.read_parquet(lake.validated("labels", good))[config.model.target].equals(corrected[config.model.target])
+
+    # a broken correction is quarantined (and retracts the day's labels); its fix is released like a batch
+    broken = corrected.assign(**{config.model.id_column: corrected[config.model.id_column].astype(str) + "-x"})
+    lake.write_parquet(broken, landing / f"{good}.parquet")
+    assert ingest_labels(config, bad)["labels_quarantined"] == [good]
+    assert not lake.validated("labels", good).exists()
+    lake.write_parquet(corrected, lake.quarantine_dir(good, "labels") / "fixed.parquet")
+    assert release_labels(config, good)["status"] == "accepted"
+    assert lake.validated("labels", good).exists()
+    assert decisions.for_batch(lake, good)[-1]["dag_id"] == "modelguard_release"

@@ -165,3 +165,74 @@ def test_the_triggerer_watcher_fires_once_per_new_request(world, monkeypatch) ->
     assert event.payload == {"requests": [{"version": version, "request": "approved"}]}
     assert promote(config, "2026-09-14")["version"] == version
     assert registry_requests(config) == []
+
+
+def _intent(registry: Registry, to: str, from_: str, at: str, owner: dict) -> None:
+    from modelguard.registry import PENDING_MOVE_TAG
+
+    registry.set_model_tag(PENDING_MOVE_TAG, {"kind": "promote", "to": to, "from": from_, "batch_id": "2026-09-20",
+                                              "by": "a dead run", "at": at, "owner": owner})
+
+
+def test_a_stale_intent_never_undoes_a_persons_move(world) -> None:
+    import datetime as dt
+
+    from modelguard.promote import repair
+    from modelguard.registry import PENDING_MOVE_TAG
+
+    config, registry, register = world
+    champion = registry.aliases()[CHAMPION]
+    target, chosen = register("stale-target"), register("chosen-by-a-person")
+    an_hour_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+    _intent(registry, target, champion, an_hour_ago, {"host": "another-worker", "pid": 1})  # died half-way
+    registry.set_alias(CHAMPION, chosen)  # since then, a person moved champion in the MLflow UI
+    assert repair(config)["discarded"]
+    assert registry.aliases()[CHAMPION] == chosen and PENDING_MOVE_TAG not in registry.model_tags()
+    line = decisions.for_batch(Lake(config.storage_root), "2026-09-20")[-1]
+    assert (line["action"], line["alert"]) == ("no_action", "stale_move_discarded")
+    registry.set_alias(CHAMPION, champion)
+
+
+def test_a_live_movers_intent_is_left_alone_and_a_dead_ones_is_completed(world) -> None:
+    import datetime as dt
+    import socket
+    import subprocess
+
+    from modelguard.promote import INTENT_LEASE, AliasMoveInProgress, repair
+
+    config, registry, register = world
+    champion = registry.aliases()[CHAMPION]
+    target = register("lease")
+    now = dt.datetime.now(dt.UTC).isoformat()
+    mover = subprocess.Popen(["sleep", "60"])  # a CLI promotion still running on this host
+    try:
+        _intent(registry, target, champion, now, {"host": socket.gethostname(), "pid": mover.pid})
+        with pytest.raises(AliasMoveInProgress):
+            repair(config)
+        _intent(registry, target, champion, now, {"host": "another-worker", "pid": 1})  # young, elsewhere
+        with pytest.raises(AliasMoveInProgress):
+            repair(config)
+    finally:
+        mover.kill()
+        mover.wait()
+    _intent(registry, target, champion, now, {"host": socket.gethostname(), "pid": mover.pid})  # it died
+    assert repair(config)["to"] == target and registry.aliases()[CHAMPION] == target
+    assert registry.aliases()[PREVIOUS_CHAMPION] == champion
+    _intent(registry, target, champion, now, {"host": "another-worker", "pid": 1})
+    later = dt.datetime.now(dt.UTC) + INTENT_LEASE
+    assert repair(config, now=later)["to"] == target  # past the lease: taken over (already done: a no-op)
+
+
+def test_an_unanswered_approval_expires_and_stops_holding_retraining_back(world) -> None:
+    config, registry, register = world
+    version = register("waits-forever")
+    registry.set_tags(version, {"trained_on": "2026-09-01"})
+    assert not registry.get(version).approval_expired("2026-09-08", config.policy.approval_ttl_days)  # 7 days: holds
+    assert registry.get(version).approval_expired("2026-09-09", config.policy.approval_ttl_days)
+    promote(config, "2026-09-09")
+    assert registry.get(version).approval == "expired"
+    lines = [e for e in decisions.read_decisions(Lake(config.storage_root)) if e.get("alert") == "approval_expired"]
+    assert [(e["action"], e["model_version"]) for e in lines] == [("no_action", version)]
+    promote(config, "2026-09-10")  # logged once
+    assert len([e for e in decisions.read_decisions(Lake(config.storage_root))
+                if e.get("alert") == "approval_expired"]) == 1

@@ -52,7 +52,8 @@ def test_recording_a_decision_twice_keeps_one_line(tmp_path: Path) -> None:
         decisions.record(lake, batch_id="2026-09-01", dag_id="d", action="accept_batch", reason=reason)
     decisions.record(lake, batch_id="2026-09-02", dag_id="d", action="accept_batch", reason="next day")
     log = decisions.read_decisions(lake)
-    assert [(e["batch_id"], e["reason"]) for e in log] == [("2026-09-01", "rerun"), ("2026-09-02", "next day")]
+    # the rerun reached the same decision: nothing added, nothing rewritten
+    assert [(e["batch_id"], e["reason"]) for e in log] == [("2026-09-01", "first run"), ("2026-09-02", "next day")]
     assert set(log[0]) >= {"batch_id", "dag_id", "action", "reason", "model_version", "at"}
 
 

@@ -133,7 +133,9 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
                                          run_name=f"challenger-{batch_id}")
     if created or registry.get(version).approval is None:
         registry.set_tags(version, {"approval": "pending" if wins else "rejected"})
-    registry.set_alias(CHALLENGER, version)
+    current = registry.aliases().get(CHALLENGER)
+    if current is None or int(version) >= int(current):  # a rerun of an old day never points it back
+        registry.set_alias(CHALLENGER, version)
     decisions.record(lake, batch_id=batch_id, dag_id=DAG_ID, action="register_challenger", model_version=version,
                      reason=f"trained on {tags['train_window']} ({len(train)} rows), trigger {trigger}",
                      comparison=comparison.to_dict())

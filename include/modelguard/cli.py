@@ -147,20 +147,22 @@ def story(config: ConfigOption = None) -> None:
 
 
 @app.command()
-def release(batch_id: str, config: ConfigOption = None) -> None:
-    """Re-validate a quarantined batch from its fixed file (quarantine/<id>/fixed.* or landing) through the
-    modelguard_release DAG and, if it passes, run the rest of that day's cycle on it."""
+def release(batch_id: str, config: ConfigOption = None,
+            labels: Annotated[bool, typer.Option("--labels", help="Release the day's label file.")] = False) -> None:
+    """Re-validate a quarantined batch (or, with --labels, label file) from its fixed file
+    (quarantine/[labels/]<id>/fixed.* or landing) through the modelguard_release DAG and, if it passes,
+    run the rest of that day's cycle on it."""
     from modelguard.replay import ReplayError
     from modelguard.replay import release as run
 
     cfg = _config(config)
     try:
-        result = run(cfg, batch_id)
+        result = run(cfg, batch_id, labels=labels)
     except (ReplayError, FileNotFoundError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
     console.print(f"{batch_id}: {result['status']} - {result['reason']}")
-    if result["status"] != "accepted":
+    if result["status"] not in ("accepted", "released"):
         raise typer.Exit(1)
 
 

@@ -219,6 +219,7 @@ class PolicyConfig(_Strict):
     guardrail_days: int = Field(2, ge=1, description="labelled days after a promotion pooled for the rollback check")
     rollback_margin: float = Field(0.02, ge=0)
     auto_promote: bool = False
+    approval_ttl_days: int = Field(7, ge=1, description="days a pending approval waits before it expires")
 
 
 # What can notify: a decision's action, a missing batch (`no_action` with `alert: missing_batch`) and a

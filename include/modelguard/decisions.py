@@ -1,7 +1,10 @@
 """The decision log, `decisions.jsonl`: one JSON line per decision the pipeline (or a person) made.
 
-A decision is identified by (batch_id, dag_id, action, model_version): recording it again when a
-day is rerun replaces the earlier line instead of adding a second one.
+Append-only: no line is ever rewritten or removed. A decision is identified by what distinguishes two
+decisions of a day (`IDENTITY`: the day, the DAG, the action, the version it concerns, batch or label
+file, the kind of alert). Recording a decision whose identity is already in the log (a rerun of the
+day reaching the same conclusion) adds nothing; a different conclusion is a new line, and the latest
+line about a day's file is what holds (`batch_status`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,12 @@ ACTIONS = (
 )
 
 
-IDENTITY = ("batch_id", "dag_id", "action", "model_version")  # what makes two log lines the same decision
+# What makes two log lines the same decision. `kind`: "labels" for a label file (else the batch);
+# `alert`: which alert (feature_drift, output_anomaly, missing_batch, approval_rejected, ...).
+# `file_sha256`: the landed file a verdict is about (a corrected file is a new decision).
+IDENTITY = ("batch_id", "dag_id", "action", "model_version", "kind", "alert", "file_sha256")
+INGEST_DAGS = ("modelguard_ingest", "modelguard_release")
+USABLE = ("accepted", "released")  # a batch that may be scored, monitored and trained on
 
 
 def _identity(entry: dict) -> tuple:
@@ -49,7 +57,8 @@ def record(
     model_version: str | int | None = None,
     **evidence: Any,
 ) -> dict:
-    """Append a decision (or replace the same decision from an earlier run of that day)."""
+    """Append a decision, unless the same decision (same identity) is already in the log; returns the line
+    that stands for it (the earlier one when it was already there)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown decision action {action!r}; expected one of {', '.join(ACTIONS)}")
     entry = {
@@ -62,12 +71,46 @@ def record(
         **to_jsonable(evidence),
     }
     with lake.locked("decisions"):
-        kept = [e for e in read_decisions(lake) if _identity(e) != _identity(entry)]
-        kept.append(entry)
-        with atomic_path(lake.decisions_log) as tmp:
-            tmp.write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in kept))
+        log = read_decisions(lake)
+        same = [e for e in log if _identity(e) == _identity(entry)]
+        # A verdict on a day's file is a new line whenever it changes what holds now (accepted, then
+        # quarantined on a rerun, then accepted again); any other decision is recorded once.
+        if same and (entry["dag_id"] not in INGEST_DAGS or _latest_verdict(log, entry) is same[-1]):
+            return same[-1]
+        log.append(entry)
+        with atomic_path(lake.decisions_log) as tmp:  # the whole log, then a rename: never a torn line
+            tmp.write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in log))
     return entry
+
+
+def _latest_verdict(log: list[dict], entry: dict) -> dict | None:
+    """The latest ingest or release line about the same day's file (batch or labels) as `entry`."""
+    lines = [e for e in log if e.get("batch_id") == entry.get("batch_id") and e.get("dag_id") in INGEST_DAGS
+             and (e.get("kind") == "labels") == (entry.get("kind") == "labels")]
+    return lines[-1] if lines else None
 
 
 def for_batch(lake: Lake, batch_id: str) -> list[dict]:
     return [e for e in read_decisions(lake) if e.get("batch_id") == batch_id]
+
+
+def batch_status(lake: Lake, batch_id: str, log: list[dict] | None = None) -> str:
+    """accepted | quarantined | missing | released | unknown: the one answer the policy, the page and the
+    reports use. The latest ingest or release line about the day's batch file decides; without one
+    (a lake written before the log had it), the files do."""
+    log = read_decisions(lake) if log is None else log
+    lines = [e for e in log if e.get("batch_id") == batch_id and e.get("dag_id") in INGEST_DAGS
+             and e.get("kind") != "labels"]
+    if lines:
+        last = lines[-1]
+        if last.get("alert") == "missing_batch":
+            return "missing"
+        if last["action"] == "accept_batch":
+            return "released" if last["dag_id"] == "modelguard_release" else "accepted"
+        if last["action"] == "quarantine_batch":
+            return "quarantined"
+    if lake.validated("batches", batch_id).exists():
+        return "accepted"
+    if (lake.quarantine_dir(batch_id) / "reason.json").exists():
+        return "quarantined"
+    return "unknown"

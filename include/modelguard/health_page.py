@@ -28,6 +28,18 @@ REGISTRY_ACTIONS = ("register_challenger", "request_approval", "promote")
 SERVED_TYPES = {".html": "text/html; charset=utf-8", ".json": "application/json",
                 ".md": "text/markdown; charset=utf-8"}
 SERVED_FOLDERS = ("reports", "quarantine")
+# Lake files carry values from landing files (an Evidently report inlines category values in its plot
+# data). Served from Airflow's origin they would run with the on-call engineer's session, so each one is
+# sandboxed: scripts run (the plots need them) but in an opaque origin, with no network, forms or frames.
+LAKE_FILE_HEADERS = {
+    "Content-Security-Policy": "sandbox allow-scripts allow-popups; default-src 'none'; "
+                               "script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+                               "img-src data: blob:; font-src data:; connect-src 'none'; form-action 'none'; "
+                               "base-uri 'none'; frame-ancestors 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Referrer-Policy": "no-referrer",
+}
 ACTION_COLORS = {"quarantine_batch": "#c62828", "drift_alert": "#ef6c00", "performance_alert": "#ad1457",
                  "rollback": "#6a1b9a", "register_challenger": "#607d8b", "request_approval": "#1565c0",
                  "promote": "#2e7d32", "no_action": "#9e9e9e"}
@@ -166,12 +178,7 @@ def _batches(lake: Lake, log: list[dict]) -> list[dict]:
     rows = []
     for batch_id in sorted(ids, reverse=True):
         entries = [e for e in log if e.get("batch_id") == batch_id]
-        ingest = [e for e in entries if e["dag_id"] in ("modelguard_ingest", "modelguard_release")
-                  and e.get("kind") != "labels"]
-        status = ("missing" if ingest and ingest[-1].get("alert") == "missing_batch" else
-                  "accepted" if ingest and ingest[-1]["action"] == "accept_batch" else
-                  "quarantined" if ingest and ingest[-1]["action"] == "quarantine_batch" else
-                  "accepted" if lake.validated("batches", batch_id).exists() else "unknown")
+        status = decisions.batch_status(lake, batch_id, log)
         candidates = {
             "drift report": f"reports/{batch_id}/drift.html", "drift verdicts": f"reports/{batch_id}/drift.json",
             "assessment": f"reports/{batch_id}/assessment.json", "checklist": f"reports/{batch_id}/checklist.md",

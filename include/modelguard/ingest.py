@@ -8,6 +8,7 @@ rows) and `report.html`. A quarantined batch is never scored, used as a baseline
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 from pathlib import Path
 
@@ -82,7 +83,13 @@ def _quarantine(lake: Lake, kind: str, batch_id: str, source: Path, result: Vali
     lake.write_json({"batch_id": batch_id, "kind": kind, "original_file": kept.name, **result.to_dict()},
                     folder / "reason.json")
     lake.write_text(_report_html(batch_id, kind, source, result), folder / "report.html")
-    lake.validated(kind, batch_id).unlink(missing_ok=True)  # a rerun that now fails retracts acceptance
+    # A rerun that now fails retracts what the earlier acceptance produced: nothing of it may feed
+    # scoring, the drift streak or training any more (its log lines stay: the log is append-only).
+    lake.validated(kind, batch_id).unlink(missing_ok=True)
+    if kind == "batches":
+        lake.predictions(batch_id).unlink(missing_ok=True)
+        for name in ("drift.json", "drift.html"):
+            (lake.report_dir(batch_id) / name).unlink(missing_ok=True)
     return folder
 
 
@@ -93,21 +100,9 @@ def _unreadable(error: Exception) -> ValidationResult:
 
 
 def _unknown_label_ids(lake: Lake, config: PipelineConfig, batch_id: str, labels: pd.DataFrame) -> dict | None:
-    """Labels must belong to rows of their batch (accepted or quarantined): otherwise a join drops them silently."""
+    """Labels must belong to rows of their (accepted) batch: otherwise a join drops them silently."""
     key = config.model.id_column
-    batch = lake.validated("batches", batch_id)
-    if not batch.exists():
-        kept = [p for p in lake.quarantine_dir(batch_id).glob(f"{batch_id}.*")] if lake.quarantine_dir(batch_id).exists() else []
-        if not kept:
-            return {"expectation": "label_ids_belong_to_their_batch", "column": key, "severity": "critical",
-                    "expected": {"batch": batch_id}, "observed": {}, "sample": [], "exception": None,
-                    "summary": f"labels for {batch_id}, but no batch of that day was received"}
-        try:
-            ids = read_landed(kept[0])[key]
-        except (ValueError, KeyError):
-            return None  # the batch itself is unreadable; its quarantine already says why
-    else:
-        ids = pd.read_parquet(batch, columns=[key])[key]
+    ids = pd.read_parquet(lake.validated("batches", batch_id), columns=[key])[key]
     unknown = ~labels[key].isin(ids)
     if not unknown.any():
         return None
@@ -116,6 +111,15 @@ def _unknown_label_ids(lake: Lake, config: PipelineConfig, batch_id: str, labels
                                                           "element_count": len(labels)},
             "sample": labels.loc[unknown, key].head(10).tolist(), "exception": None,
             "summary": f"column {key!r}: {int(unknown.sum())} label ids are not rows of batch {batch_id}"}
+
+
+def file_sha256(path: Path) -> str:
+    """What a landed file holds, so a replaced or corrected file is checked again."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def check_file(lake: Lake, config: PipelineConfig, kind: str, batch_id: str, source: Path) -> ValidationResult:
@@ -168,19 +172,70 @@ def ingest_batch(config: PipelineConfig, batch_id: str) -> dict:
             "warnings": len(result.warnings)}
 
 
+def _labels_verdict(lake: Lake, label_id: str) -> dict | None:
+    """The latest accept or quarantine line about a day's label file."""
+    lines = [e for e in decisions.for_batch(lake, label_id) if e.get("kind") == "labels"
+             and e["action"] in ("accept_batch", "quarantine_batch")]
+    return lines[-1] if lines else None
+
+
 def ingest_labels(config: PipelineConfig, batch_id: str) -> dict:
-    """Validate every landed label file not validated or quarantined yet (labels arrive days late)."""
+    """Validate every landed label file whose content has no verdict yet (labels arrive days late).
+
+    Labels wait, without a verdict, while their day's batch is not accepted (not landed yet, late, or
+    quarantined until its release); they are checked on the first run after it is. A replaced or
+    corrected label file (new content) is checked again and gets its own line.
+    """
     lake = Lake(config.storage_root)
-    accepted, quarantined = [], []
+    accepted, quarantined, waiting = [], [], []
     for label_id in lake.landed_ids("labels"):
-        if lake.validated("labels", label_id).exists() or (lake.quarantine_dir(label_id, "labels") / "reason.json").exists():
+        source = lake.landing("labels", label_id)
+        digest = file_sha256(source)
+        last = _labels_verdict(lake, label_id)
+        if last is not None and last.get("file_sha256") in (digest, None):
+            continue  # this very file has its verdict (None: a line from before files were fingerprinted)
+        status = decisions.batch_status(lake, label_id)
+        if status not in decisions.USABLE:
+            waiting.append(label_id)
+            decisions.record(lake, batch_id=label_id, dag_id=DAG_ID, action="no_action", kind="labels",
+                             alert="labels_waiting", file_sha256=digest, on_day=batch_id,
+                             reason=f"labels for {label_id} wait: their batch is {status}; "
+                                    "they are checked once it is accepted or released")
             continue
-        result = check_file(lake, config, "labels", label_id, lake.landing("labels", label_id))
+        result = check_file(lake, config, "labels", label_id, source)
         (accepted if result.accepted else quarantined).append(label_id)
-        if not result.accepted:
-            decisions.record(lake, batch_id=label_id, dag_id=DAG_ID, action="quarantine_batch",
-                             reason=f"labels: {result.reason}", kind="labels", on_day=batch_id)
-    return {"batch_id": batch_id, "labels_accepted": accepted, "labels_quarantined": quarantined}
+        corrected = "corrected labels, " if last is not None else ""
+        if result.accepted:
+            reason = "accepted with warnings: " + "; ".join(w["summary"] for w in result.warnings[:3]) \
+                if result.warnings else "all expectations passed"
+            decisions.record(lake, batch_id=label_id, dag_id=DAG_ID, action="accept_batch", kind="labels",
+                             reason=f"labels: {corrected}{reason}", file_sha256=digest, on_day=batch_id)
+        else:
+            decisions.record(lake, batch_id=label_id, dag_id=DAG_ID, action="quarantine_batch", kind="labels",
+                             reason=f"labels: {corrected}{result.reason}", file_sha256=digest, on_day=batch_id)
+    return {"batch_id": batch_id, "labels_accepted": accepted, "labels_quarantined": quarantined,
+            "labels_waiting": waiting}
+
+
+def release_labels(config: PipelineConfig, batch_id: str) -> dict:
+    """Re-validate a quarantined label file from its fix (quarantine/labels/<id>/fixed.* or the landing
+    file, replaced in place) and accept it if it passes; its batch must be accepted first."""
+    lake = Lake(config.storage_root)
+    folder = lake.quarantine_dir(batch_id, "labels")
+    fixed = next((folder / f"fixed{s}" for s in (".parquet", ".csv") if (folder / f"fixed{s}").exists()), None)
+    source = fixed or lake.landing("labels", batch_id)
+    if source is None:
+        raise FileNotFoundError(f"no labels to release for {batch_id}: no fixed file in {folder} and none in landing")
+    status = decisions.batch_status(lake, batch_id)
+    if status not in decisions.USABLE:
+        raise ValueError(f"labels for {batch_id} cannot be released: their batch is {status} (release it first)")
+    result = check_file(lake, config, "labels", batch_id, source)
+    decisions.record(
+        lake, batch_id=batch_id, dag_id="modelguard_release", kind="labels", file_sha256=file_sha256(source),
+        action="accept_batch" if result.accepted else "quarantine_batch",
+        reason=(f"labels released from quarantine after re-validation of {source.name}" if result.accepted
+                else f"labels release refused, still failing: {result.reason}"))
+    return {"batch_id": batch_id, "status": "accepted" if result.accepted else "quarantined", "source": str(source)}
 
 
 def release_batch(config: PipelineConfig, batch_id: str) -> dict:

@@ -222,8 +222,7 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
     lake = Lake(config.storage_root)
     registry = Registry(config)
     metric = config.challenger.metric
-    status = "accepted" if lake.validated("batches", batch_id).exists() else (
-        "quarantined" if (lake.quarantine_dir(batch_id) / "reason.json").exists() else "missing")
+    status = decisions.batch_status(lake, batch_id)
     drift = lake.read_json(lake.report_dir(batch_id) / "drift.json", {}) or {}
     drifted = tuple(drift.get("drifted_features", []))
 
@@ -238,7 +237,7 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
 
     predictions = lake.predictions(batch_id)
     positive_rate = float(pd.read_parquet(predictions, columns=["prediction"])["prediction"].mean()) \
-        if status == "accepted" and predictions.exists() else None
+        if status in decisions.USABLE and predictions.exists() else None
     profile = lake.read_json(lake.reference_profile, {}) or {}
 
     champion = registry.by_alias(CHAMPION)
@@ -286,7 +285,8 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
         guardrail=guardrail,
         previous_champion_baseline=float(previous_champion.tags[f"metric_{metric}"])
         if previous_champion and f"metric_{metric}" in previous_champion.tags else None,
-        challenger_pending=bool(challenger and challenger.approval == "pending"),
+        challenger_pending=bool(challenger and challenger.approval == "pending"
+                                and not challenger.approval_expired(batch_id, config.policy.approval_ttl_days)),
         days_since_retrain=_days_between(max(retrains) if retrains else None, batch_id),
         days_since_challenger=_days_between(last_challenger or first_day, batch_id),
     )
@@ -300,13 +300,15 @@ def assess(config: PipelineConfig, batch_id: str) -> dict:
     for action in actions:
         if action.action in ("drift_alert", "performance_alert", "no_action"):
             decisions.record(lake, batch_id=batch_id, dag_id=DAG_ID, action=action.action, reason=action.reason,
-                             model_version=state.champion_version, evidence=action.evidence)
+                             model_version=state.champion_version, evidence=action.evidence, alert=action.alert)
     assessment = {
         "batch_id": batch_id,
         "state": {**state.__dict__, "guardrail": state.guardrail.to_dict() if state.guardrail else None},
         "actions": [a.__dict__ for a in actions],
         "retrain": next((a.evidence["trigger"] for a in actions if a.action == "retrain"), None),
         "rollback": any(a.action == "rollback" for a in actions),
+        # what the day's decisions are about: a rerun of the day acts on these versions, not on today's
+        "aliases": Registry(config).aliases(),
     }
     evidence = health_evidence(config, batch_id, state, actions)
     checklist = record_health(config, batch_id, evidence, lake.read_json(lake.report_dir(batch_id) / "drift.json", {}) or {})
@@ -375,12 +377,12 @@ def health_evidence(config: PipelineConfig, batch_id: str, state: State, actions
     try:
         registry = Registry(config)
         evidence["skew_max_difference"] = _serving_skew(registry, config, lake, batch_id) \
-            if state.batch_status == "accepted" else None
+            if state.batch_status in decisions.USABLE else None
         evidence["registry_ok"] = evidence["champion_loads"] = True
     except Exception as error:  # noqa: BLE001 - the checklist reports the dependency failure
         evidence.update(registry_ok=False, champion_loads=False, registry_error=str(error)[:300])
     predictions = lake.predictions(batch_id)
-    if state.batch_status == "accepted" and predictions.exists() and config.model.task == "binary_classification":
+    if state.batch_status in decisions.USABLE and predictions.exists() and config.model.task == "binary_classification":
         scores = pd.read_parquet(predictions, columns=[f"score_{CHAMPION}"])[f"score_{CHAMPION}"].to_numpy()
         estimated = estimate(scores, config.model.decision_threshold)
         evidence["estimated"] = estimated["roc_auc"]

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 
 from modelguard.compare import Comparison
 from modelguard.config import PipelineConfig
+from modelguard.decisions import USABLE
 
 
 @dataclass(frozen=True)
 class State:
     batch_id: str
-    batch_status: str  # accepted | quarantined | missing
+    batch_status: str  # decisions.batch_status: accepted | released | quarantined | missing | unknown
     drifted_features: tuple[str, ...] = ()
     drift_streak: int = 0  # consecutive accepted days, up to today, with drifted features
     positive_rate: float | None = None
@@ -44,12 +45,13 @@ class Action:
     action: str  # drift_alert | performance_alert | retrain | rollback | no_action
     reason: str
     evidence: dict = field(default_factory=dict)
+    alert: str | None = None  # which alert, when one action has several kinds (the log tells them apart)
 
 
 def decide(state: State, config: PipelineConfig) -> list[Action]:
     policy, drift = config.policy, config.drift
     actions: list[Action] = []
-    if state.batch_status != "accepted":
+    if state.batch_status not in USABLE:
         actions.append(Action("no_action", f"batch {state.batch_status}: a data incident, not a model problem; "
                                            "no scoring, drift or retraining on it"))
         # Performance of earlier labelled days and the rollback guardrail still count.
@@ -65,15 +67,17 @@ def decide(state: State, config: PipelineConfig) -> list[Action]:
                 {"realized": state.champion_metric, "baseline": state.champion_baseline, "drop": performance_drop},
             ))
 
-    if state.batch_status == "accepted":
+    if state.batch_status in USABLE:
         if len(state.drifted_features) >= drift.min_drifted_features:
             actions.append(Action("drift_alert", f"{len(state.drifted_features)} features drifted: "
                                                  f"{', '.join(state.drifted_features[:6])}",
-                                  {"drifted_features": list(state.drifted_features), "streak": state.drift_streak}))
+                                  {"drifted_features": list(state.drifted_features), "streak": state.drift_streak},
+                                  alert="feature_drift"))
         rate, ref = state.positive_rate, state.reference_positive_rate
         if rate is not None and ref and (rate > ref * drift.positive_rate_factor or rate < ref / drift.positive_rate_factor):
             actions.append(Action("drift_alert", f"predicted positive rate {rate:.2%} against {ref:.2%} in reference",
-                                  {"positive_rate": rate, "reference_positive_rate": ref, "output_anomaly": True}))
+                                  {"positive_rate": rate, "reference_positive_rate": ref, "output_anomaly": True},
+                                  alert="output_anomaly"))
 
     guardrail = state.guardrail
     # Roll back only to a model that is healthy now: under concept drift both may fail, and
@@ -99,7 +103,7 @@ def decide(state: State, config: PipelineConfig) -> list[Action]:
 
 def _retrain_trigger(state: State, config: PipelineConfig, performance_drop: float | None) -> tuple[str, str] | None:
     policy = config.policy
-    if state.batch_status != "accepted" or state.challenger_pending:
+    if state.batch_status not in USABLE or state.challenger_pending:
         return None
     if state.days_since_retrain is not None and state.days_since_retrain < policy.cooldown_days:
         return None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import socket
 
 from modelguard import decisions
 from modelguard.config import PipelineConfig
@@ -27,6 +29,35 @@ class PromotionRefused(RuntimeError):
     """A gate failed: the version is unknown, does not load, or did not pass its comparison."""
 
 
+class AliasMoveInProgress(RuntimeError):
+    """Another mover's intent is younger than its lease: fail now, the task's retry looks again."""
+
+
+# Whose is an intent? Its mover's host and pid. On this host a live pid means the move is still running
+# (a CLI beside the DAG); on another host, an intent younger than the lease is assumed to be running.
+INTENT_LEASE = dt.timedelta(minutes=10)
+
+
+def _owner() -> dict:
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def _still_running(move: dict, now: dt.datetime) -> bool:
+    owner = move.get("owner") or {}
+    if owner.get("host") == socket.gethostname():
+        if owner.get("pid") == os.getpid():
+            return False  # ours: an earlier attempt in this very process failed half-way
+        try:
+            os.kill(int(owner["pid"]), 0)
+        except (ProcessLookupError, KeyError, ValueError, TypeError):
+            return False
+        except PermissionError:
+            return True
+        return True
+    started = dt.datetime.fromisoformat(move["at"]) if move.get("at") else None
+    return started is not None and now - started < INTENT_LEASE
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -34,7 +65,7 @@ def _now() -> str:
 def _move(registry: Registry, kind: str, to_version: str, from_version: str | None, batch_id: str, by: str) -> None:
     """Apply a promotion or a rollback (idempotent steps, in an order that never loses champion)."""
     registry.set_model_tag(PENDING_MOVE_TAG, {"kind": kind, "to": to_version, "from": from_version,
-                                              "batch_id": batch_id, "by": by})
+                                              "batch_id": batch_id, "by": by, "at": _now(), "owner": _owner()})
     stamp = {"promoted_on" if kind == "promote" else "restored_on": batch_id,
              "promoted_by" if kind == "promote" else "restored_by": by, f"{kind}d_at": _now()}
     registry.set_tags(to_version, stamp)
@@ -54,8 +85,9 @@ def _move(registry: Registry, kind: str, to_version: str, from_version: str | No
     registry.delete_model_tag(PENDING_MOVE_TAG)
 
 
-def repair(config: PipelineConfig) -> dict | None:
-    """Complete an alias move that an earlier run left half-done. Returns what was repaired."""
+def repair(config: PipelineConfig, now: dt.datetime | None = None) -> dict | None:
+    """Complete an alias move that an earlier run left half-done, or discard it if the registry has moved
+    on since (a person moved `champion` in the UI). Returns what was repaired or discarded."""
     registry = Registry(config)
     if not registry.aliases():  # no registered model (or no alias) yet: nothing to repair
         return None
@@ -63,8 +95,34 @@ def repair(config: PipelineConfig) -> dict | None:
     if not pending:
         return None
     move = json.loads(pending)
+    if _still_running(move, now or dt.datetime.now(dt.UTC)):
+        raise AliasMoveInProgress(f"an alias move to v{move['to']} by {move['by']} started at {move['at']} "
+                                  f"({move.get('owner')}) is still running; the retry looks again")
+    champion = registry.aliases().get(CHAMPION)
+    if champion not in (move["from"], move["to"]):
+        # Nothing of this intent explains today's champion: someone moved it since. Their move stands.
+        registry.delete_model_tag(PENDING_MOVE_TAG)
+        decisions.record(Lake(config.storage_root), batch_id=move["batch_id"], dag_id=PROMOTE_DAG_ID,
+                         action="no_action", model_version=move["to"], alert="stale_move_discarded",
+                         reason=f"an unfinished {move['kind']} to v{move['to']} was discarded: champion is now "
+                                f"v{champion}, moved since by someone else")
+        return {**move, "discarded": True}
     _move(registry, move["kind"], move["to"], move["from"], move["batch_id"], move["by"])
+    # the dead mover never got to log it (its line comes after the move): the log must explain the alias
+    decisions.record(Lake(config.storage_root), batch_id=move["batch_id"],
+                     dag_id=PROMOTE_DAG_ID if move["kind"] == "promote" else ROLLBACK_DAG_ID, action=move["kind"],
+                     model_version=move["to"], by=move["by"],
+                     reason=f"completed a {move['kind']} to v{move['to']} left half-done by {move['by']}")
     return move
+
+
+def _logged_champion(lake: Lake, registry: Registry) -> str | None:
+    """The version the decision log says serves: the last promotion or rollback, else the first champion."""
+    moves = [e["model_version"] for e in decisions.read_decisions(lake) if e["action"] in ("promote", "rollback")]
+    if moves:
+        return moves[-1]
+    first = [v.version for v in registry.versions() if v.tags.get("trigger") == "init"]
+    return first[0] if first else None
 
 
 def _ever_served(version) -> bool:
@@ -95,9 +153,11 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
     champion_version = champion.version if champion else None
 
     if version is None:
-        # A person moved `champion` by hand in the MLflow UI: record it and keep a rollback target.
-        if champion and not champion.tags.get("promoted_on") and champion.tags.get("trigger") != "init":
-            previous = champion.tags.get("compared_with")
+        # A person moved `champion` by hand in the MLflow UI (the log says another version serves): record
+        # it and keep the one it replaced as the rollback target.
+        logged = _logged_champion(lake, registry)
+        if champion and logged and champion.version != logged:
+            previous = logged
             registry.set_tags(champion.version, {"promoted_on": batch_id, "promoted_by": "mlflow-ui (alias moved)",
                                                  "approval": "approved"})
             if previous and previous != champion.version:
@@ -107,6 +167,7 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
                              by="mlflow-ui")
             return {"batch_id": batch_id, "status": "recorded_manual_move", "version": champion.version}
         rejected = _record_rejections(lake, registry, batch_id)
+        _expire_pending(lake, registry, batch_id, config.policy.approval_ttl_days)
         approved = [v for v in registry.versions() if v.version != champion_version and not _ever_served(v)
                     and not v.tags.get(APPROVAL_REFUSED_TAG)
                     and (v.approval == "approved" or (config.policy.auto_promote and v.approval == "pending"))]
@@ -135,6 +196,20 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
                      reason=f"v{version} replaces v{champion_version} as champion (approved by {by})"
                             + (" [forced]" if force else ""), previous_champion=champion_version, by=by)
     return {"batch_id": batch_id, "status": "promoted", "version": version, "previous": champion_version}
+
+
+def _expire_pending(lake: Lake, registry: Registry, batch_id: str, ttl_days: int) -> list[str]:
+    """Pending approvals older than the TTL expire: tagged, logged once, never promoted afterwards."""
+    expired = []
+    for version in registry.versions():
+        if version.approval_expired(batch_id, ttl_days):
+            registry.set_tags(version.version, {"approval": "expired"})
+            decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="no_action",
+                             model_version=version.version, alert="approval_expired",
+                             reason=f"approval request for v{version.version} (trained on "
+                                    f"{version.tags.get('trained_on')}) expired after {ttl_days} days unanswered")
+            expired.append(version.version)
+    return expired
 
 
 def _record_rejections(lake: Lake, registry: Registry, batch_id: str) -> list[str]:
@@ -168,10 +243,11 @@ def registry_requests(config: PipelineConfig) -> list[dict]:
     champion_version = aliases.get(CHAMPION)
     requested = {e["model_version"] for e in decisions.read_decisions(lake) if e["action"] == "request_approval"}
     found = []
+    logged = _logged_champion(lake, registry)
     for version in registry.versions():
         tags = version.tags
         if version.version == champion_version:
-            if not tags.get("promoted_on") and tags.get("trigger") != "init":
+            if logged and version.version != logged:
                 found.append({"version": version.version, "request": "champion_moved"})
         elif version.approval == "approved" and not _ever_served(version) and not tags.get(APPROVAL_REFUSED_TAG):
             found.append({"version": version.version, "request": "approved"})
@@ -191,7 +267,15 @@ def rollback(config: PipelineConfig, batch_id: str, version: str | None = None, 
         assessment = lake.read_json(lake.report_dir(batch_id) / "assessment.json", {}) or {}
         if not assessment.get("rollback"):
             return {"batch_id": batch_id, "status": "not_needed"}
-        previous = registry.by_alias(PREVIOUS_CHAMPION)
+        named = assessment.get("aliases") or {}  # the versions the day's assessment was about
+        if named.get(CHAMPION) and champion and champion.version != named[CHAMPION]:
+            decisions.record(lake, batch_id=batch_id, dag_id=ROLLBACK_DAG_ID, action="no_action",
+                             model_version=named[CHAMPION], alert="rollback_superseded",
+                             reason=f"the rollback of v{named[CHAMPION]} asked on {batch_id} no longer applies: "
+                                    f"champion is now v{champion.version}")
+            return {"batch_id": batch_id, "status": "superseded", "version": champion.version}
+        previous = registry.get(named[PREVIOUS_CHAMPION]) if named.get(PREVIOUS_CHAMPION) \
+            else registry.by_alias(PREVIOUS_CHAMPION)
         if previous is None:
             return {"batch_id": batch_id, "status": "no_previous_champion"}
         version = previous.version

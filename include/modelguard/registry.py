@@ -8,6 +8,7 @@ and registering the same key again returns the existing version instead of a dup
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
@@ -54,6 +55,14 @@ class Version:
     @property
     def approval(self) -> str | None:
         return self.tags.get("approval")
+
+    def approval_expired(self, batch_id: str, ttl_days: int) -> bool:
+        """A pending approval requested (trained) more than `ttl_days` before `batch_id`: it no longer holds
+        retraining back, and the promote run records its expiry."""
+        trained_on = self.tags.get("trained_on")
+        if self.approval != "pending" or not trained_on:
+            return False
+        return (dt.date.fromisoformat(batch_id) - dt.date.fromisoformat(trained_on)).days > ttl_days
 
 
 class Registry:
@@ -192,10 +201,15 @@ class Registry:
         self.client.set_registered_model_tag(self.name, key, json.dumps(value) if not isinstance(value, str) else value)
 
     def delete_model_tag(self, key: str) -> None:
+        """Delete a registered-model tag; a tag already gone is fine, any other failure raises (a stale
+        alias-move intent left behind by a swallowed error would later undo a person's move)."""
         from mlflow.exceptions import MlflowException
 
-        with contextlib.suppress(MlflowException):
+        try:
             self.client.delete_registered_model_tag(self.name, key)
+        except MlflowException as error:
+            if error.error_code != "RESOURCE_DOES_NOT_EXIST" and key in self.model_tags():
+                raise
 
     # --- health history ------------------------------------------------------------------------
     def log_health(self, batch_id: str, metrics: dict[str, float]) -> None:

@@ -162,15 +162,21 @@ def replay(config: PipelineConfig, days: list[str], *, operator_approves: bool =
     return summaries
 
 
-def release(config: PipelineConfig, batch_id: str) -> dict:
-    """Run `modelguard_release` for a quarantined day, then the rest of that day's cycle on it."""
-    from modelguard.decisions import for_batch
+def release(config: PipelineConfig, batch_id: str, labels: bool = False) -> dict:
+    """Run `modelguard_release` for a quarantined day's batch (or label file), then the rest of that day's
+    cycle on it."""
+    from modelguard.decisions import batch_status, for_batch
     from modelguard.storage import Lake
 
     home = prepare_airflow_env()
     ensure_metadata_db(home)
     logging.getLogger("airflow").setLevel(logging.WARNING)
-    states, _ = _run_cycle(_load_dags(), RELEASE_DAG, batch_id, home)
-    last = [e for e in for_batch(Lake(config.storage_root), batch_id) if e["dag_id"] == "modelguard_release"]
-    return {"batch_id": batch_id, "runs": states, "status": "accepted" if last and last[-1]["action"] == "accept_batch"
-            else "quarantined", "reason": last[-1]["reason"] if last else None}
+    states, _ = _run_cycle(_load_dags(), RELEASE_DAG, batch_id, home, run_conf={"labels": labels})
+    lake = Lake(config.storage_root)
+    last = [e for e in for_batch(lake, batch_id) if e["dag_id"] == "modelguard_release"
+            and (e.get("kind") == "labels") == labels]
+    if labels:
+        status = "accepted" if last and last[-1]["action"] == "accept_batch" else "quarantined"
+    else:
+        status = batch_status(lake, batch_id)
+    return {"batch_id": batch_id, "runs": states, "status": status, "reason": last[-1]["reason"] if last else None}

@@ -15,6 +15,7 @@ import pandas as pd
 
 from modelguard.config import PipelineConfig
 from modelguard.storage import to_jsonable
+from modelguard.validation import MARKUP_OR_CONTROL
 
 NUMERIC_TYPES = ["int8", "int16", "int32", "int64", "Int64", "float32", "float64", "Float64"]
 CATEGORICAL_TYPES = ["object", "str", "string"]
@@ -82,6 +83,8 @@ def build_batch_suite(reference: pd.DataFrame, config: PipelineConfig) -> dict:
             expectation("expect_column_values_to_not_be_null", column=column, mostly=round(max(0.0, 1 - max_nulls), 4)),
             expectation("expect_column_values_to_be_in_set", "warning", column=column,
                         value_set=sorted(map(str, values.dropna().unique())), mostly=round(1 - unseen, 4)),
+            # Unseen categories are only a warning; markup or control characters never are (script injection).
+            expectation("expect_column_values_to_not_match_regex", column=column, regex=MARKUP_OR_CONTROL),
         ]
     return {"name": f"{model.name}_batches", "expectations": expectations,
             "meta": {"built_from": "reference/train.parquet", "parameters": [BATCH_START, BATCH_END],

@@ -26,6 +26,12 @@ def release_batch(batch_id: str) -> dict:
     return run(load_config(), batch_id)
 
 
+def release_labels(batch_id: str) -> dict:
+    from modelguard.ingest import release_labels as run
+
+    return run(load_config(), batch_id)
+
+
 def score_batch(batch_id: str) -> dict:
     from modelguard.score import score_batch as run
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -25,6 +26,9 @@ from modelguard.runtime import quiet_libraries
 from modelguard.storage import to_jsonable
 
 SAMPLE_ROWS = 10
+# Markup or control characters in a category or a column name: never a real category, and the start of a
+# script injection into the reports and pages that show the values. A critical finding.
+MARKUP_OR_CONTROL = r"[<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
 @dataclass
@@ -234,6 +238,13 @@ def _in_set(frame, kw, ctx):
     return _map_result(frame, kw["column"], outside, int(present.sum()), kw.get("mostly"), ctx["id"])
 
 
+def _not_match_regex(frame, kw, ctx):
+    column = frame[kw["column"]]
+    present = column.notna().to_numpy()
+    matches = present & column.astype(str).str.contains(kw["regex"], regex=True).to_numpy(dtype=bool)
+    return _map_result(frame, kw["column"], matches, int(present.sum()), kw.get("mostly"), ctx["id"])
+
+
 def _unique_count(frame, kw, ctx):
     count = int(frame[kw["column"]].nunique(dropna=True))
     low, high = kw.get("min_value"), kw.get("max_value")
@@ -249,6 +260,7 @@ EVALUATORS: dict[str, Callable] = {
     "expect_column_values_to_be_between": _between,
     "expect_column_values_to_be_in_set": _in_set,
     "expect_column_unique_value_count_to_be_between": _unique_count,
+    "expect_column_values_to_not_match_regex": _not_match_regex,
 }
 
 
@@ -276,6 +288,25 @@ def _fast_results(frame: pd.DataFrame, expectations: list[dict], id_column: str 
     return results
 
 
+def shown_safely(value: object) -> str:
+    """A landed value quoted for a summary line: repr, with angle brackets as escapes (never markup)."""
+    return repr(value).replace("<", "\\x3c").replace(">", "\\x3e")
+
+
+def _hostile_column_names(frame: pd.DataFrame) -> list[dict]:
+    """A column whose name carries markup or control characters fails the batch, whatever the suite says."""
+    pattern = re.compile(MARKUP_OR_CONTROL)
+    hostile = [str(name) for name in frame.columns if pattern.search(str(name))]
+    if not hostile:
+        return []
+    return [to_jsonable({
+        "expectation": "column_names_are_plain_text", "column": None, "severity": "critical",
+        "expected": {"regex_not_matched": MARKUP_OR_CONTROL}, "observed": {"unexpected_count": len(hostile)},
+        "sample": [shown_safely(name) for name in hostile[:SAMPLE_ROWS]], "exception": None,
+        "summary": "schema: column names with markup or control characters: "
+                   + ", ".join(shown_safely(name) for name in hostile[:3])})]
+
+
 def validate(frame: pd.DataFrame, suite: dict, id_column: str | None = None, parameters: dict | None = None,
              engine: str = "fast") -> ValidationResult:
     """Evaluate a GX suite (JSON) on a frame; critical failures reject it."""
@@ -287,7 +318,7 @@ def validate(frame: pd.DataFrame, suite: dict, id_column: str | None = None, par
         results = _fast_results(frame, expectations, id_column, parameters)
     else:
         raise ValueError(f"unknown validation engine {engine!r}")
-    failures, warnings = [], []
+    failures, warnings = _hostile_column_names(frame), []
     for config, success, result, exception in results:
         if success:
             continue
