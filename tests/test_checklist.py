@@ -37,3 +37,22 @@ def test_checklist(situation: str, evidence: dict, response: str, statuses: dict
     if situation == "quiet day":
         assert set(by_item.values()) == {"Pass"}
     assert "| Diagnosis step |" in to_markdown("2026-09-01", result)
+
+
+def test_landed_values_stay_text_in_the_markdown_and_the_quarantine_report() -> None:
+    from pathlib import Path
+
+    from modelguard.ingest import _report_html
+    from modelguard.validation import ValidationResult
+    from tests.corruptions import SCRIPT_PAYLOAD
+
+    checklist = {"recommended_response": "quarantine", "checks": [
+        {"step": "Verify data inputs", "item": "Schema", "status": "Fail", "note": f"unexpected column {SCRIPT_PAYLOAD}\n| x"}]}
+    markdown = to_markdown("2026-09-05", checklist)
+    assert "<script" not in markdown and "<img" not in markdown and "&lt;/script&gt;" in markdown
+    assert markdown.count("\n") == 7  # the note's line break cannot open a new table row
+    failure = {"severity": "critical", "summary": SCRIPT_PAYLOAD, "expected": {"value_set": [SCRIPT_PAYLOAD]},
+               "observed": {}, "sample": [SCRIPT_PAYLOAD]}
+    page = _report_html("2026-09-05", "batches", Path(f"{SCRIPT_PAYLOAD}.parquet"),
+                        ValidationResult(accepted=False, failures=[failure]))
+    assert "<script" not in page.lower() and "<img" not in page.lower()

@@ -7,6 +7,7 @@ Investigate, as in the guide's table.
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict, dataclass
 
 PASS, FAIL, INVESTIGATE = "Pass", "Fail", "Investigate"
@@ -84,6 +85,11 @@ def to_markdown(batch_id: str, checklist: dict) -> str:
     lines = [f"# Root-cause checklist for {batch_id}", "",
              f"Recommended response: **{checklist['recommended_response']}**", "",
              "| Diagnosis step | Checklist item | Status | Notes |", "|---|---|---|---|"]
-    lines += [f"| {c['step']} | {c['item']} | {c['status']} | {c['note'].replace('|', '/')} |"
-              for c in checklist["checks"]]
+    lines += [f"| {c['step']} | {c['item']} | {c['status']} | {_cell(c['note'])} |" for c in checklist["checks"]]
     return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    """A table cell of Markdown that stays text: notes quote landed values (column names, categories), and
+    Markdown viewers render raw HTML."""
+    return html.escape(" ".join(str(text).split()), quote=False).replace("|", "/")
