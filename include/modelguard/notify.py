@@ -35,11 +35,15 @@ log = logging.getLogger(__name__)
 
 TASK_FAILURE = "task_failure"
 MISSING_BATCH = "missing_batch"
+# `no_action` lines whose alert a person must hear about: each is its own notification event.
+ALERT_EVENTS = (MISSING_BATCH, "approval_refused", "approval_expired")
 
 _HEADLINES: dict[str, str] = {
     "accept_batch": "Batch accepted",
     "quarantine_batch": "Batch quarantined",
     MISSING_BATCH: "Batch missing",
+    "approval_refused": "Approval of v{version} refused",
+    "approval_expired": "Approval request for v{version} expired",
     "drift_alert": "Drift alert",
     "performance_alert": "Performance alert",
     "register_challenger": "Challenger v{version} registered",
@@ -76,9 +80,10 @@ class Message:
 
 # --- pure message building ---------------------------------------------------------------------
 def event_of(decision: Mapping[str, Any]) -> str:
-    """The notification event of a decision: its action, or `missing_batch` for a batch that never came."""
-    if decision.get("action") == "no_action" and decision.get("alert") == MISSING_BATCH:
-        return MISSING_BATCH
+    """The notification event of a decision: its action, or for a `no_action` line an alert a person must
+    hear about (`missing_batch`, `approval_refused`, `approval_expired`)."""
+    if decision.get("action") == "no_action" and decision.get("alert") in ALERT_EVENTS:
+        return str(decision["alert"])
     return str(decision.get("action"))
 
 
