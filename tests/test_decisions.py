@@ -62,3 +62,41 @@ def test_status_of_a_day_without_lines_comes_from_the_files(tmp_path: Path) -> N
     lake = Lake(tmp_path)
     lake.write_parquet(pd.DataFrame({"a": [1]}), lake.validated("batches", DAY))
     assert decisions.batch_status(lake, DAY) == "accepted"
+
+
+def test_corrected_labels_are_measured_again(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from modelguard.config import load_config
+    from modelguard.monitor import health_history, measure_performance
+    from tests.conftest import write_config
+
+    config = load_config(write_config(tmp_path, model={**_fraud_model(), "segments": []}))
+    lake = Lake(config.storage_root)
+    ids = [f"t{i}" for i in range(40)]
+    truth = [i % 2 for i in range(40)]
+    lake.write_parquet(pd.DataFrame({"transaction_id": ids, "score_champion": [0.9 if t else 0.1 for t in truth],
+                                     "version_champion": "1", "prediction": truth}), lake.predictions(DAY))
+
+    def labels_land(target: list[int], sha: str) -> None:
+        lake.write_parquet(pd.DataFrame({"transaction_id": ids, "is_fraud": target}), lake.validated("labels", DAY))
+        decisions.record(lake, batch_id=DAY, dag_id=INGEST, action="accept_batch", kind="labels", reason="labels",
+                         file_sha256=sha)
+
+    def roc_auc() -> float:
+        rows = health_history(config)
+        return float(rows[(rows["metric"] == "roc_auc") & (rows["segment"] == "all")]["value"].iloc[0])
+
+    labels_land(truth, "first")
+    assert measure_performance(config, DAY)["newly_measured"] == [DAY] and roc_auc() == 1.0
+    assert measure_performance(config, DAY)["newly_measured"] == []  # measured once per label file
+    labels_land([1 - t for t in truth], "corrected")  # the labelling team fixed the day's labels
+    assert measure_performance(config, DAY)["newly_measured"] == [DAY] and roc_auc() == 0.0
+    assert len(health_history(config)) == len(health_history(config).drop_duplicates(["batch_id", "alias",
+                                                                                        "segment", "metric"]))
+
+
+def _fraud_model() -> dict:
+    from tests.conftest import FRAUD_MODEL
+
+    return dict(FRAUD_MODEL)

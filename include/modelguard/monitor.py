@@ -175,9 +175,14 @@ def measure_performance(config: PipelineConfig, batch_id: str) -> dict:
     lake = Lake(config.storage_root)
     rows = []
     measured = []
-    done = set(health_history(config)["batch_id"])  # labels arrive once: measure each batch once
+    # Each labelled day is measured once per label file: corrected labels (a new file) are measured again.
+    history = health_history(config)
+    shas = history["labels_sha256"] if "labels_sha256" in history else [None] * len(history)
+    done = {day: None if pd.isna(sha) else sha for day, sha in zip(history["batch_id"], shas, strict=True)}
+    current = {e["batch_id"]: e.get("file_sha256") for e in decisions.read_decisions(lake)
+               if e.get("kind") == "labels" and e["action"] == "accept_batch"}  # the latest line wins
     for labelled_id in lake.validated_ids("labels"):
-        if labelled_id > batch_id or labelled_id in done:
+        if labelled_id > batch_id or (labelled_id in done and done[labelled_id] == current.get(labelled_id)):
             continue
         frame = labelled_predictions(lake, config, labelled_id)
         if frame is None:
@@ -192,7 +197,8 @@ def measure_performance(config: PipelineConfig, batch_id: str) -> dict:
             for segment, part in groups:
                 metrics = model.evaluate(config.model, part[config.model.target], part[f"score_{alias}"])
                 rows += [{"batch_id": labelled_id, "alias": alias, "version": version, "segment": segment,
-                          "metric": name, "value": value} for name, value in metrics.items()]
+                          "metric": name, "value": value, "labels_sha256": current.get(labelled_id)}
+                         for name, value in metrics.items()]
         measured.append(labelled_id)
     if rows:
         lake.upsert_rows(lake.performance_table, pd.DataFrame(rows), ["batch_id", "alias", "segment", "metric"])
