@@ -316,6 +316,16 @@ def test_a_quarantine_message_names_model_batch_reason_and_report(tmp_path) -> N
     assert Message.from_dict(json.loads(json.dumps(message.to_dict()))) == message
     rerun = decision_message(config, {**_quarantine(), "at": "2026-09-04T06:00:00+00:00"})
     assert rerun.key == message.key  # same decision, same identity: never sent twice
+    labels = decision_message(config, {**_quarantine(), "kind": "labels"})
+    assert labels.key != message.key  # the day's label file refused too: a second message, not "already sent"
+
+
+def test_two_drift_alerts_of_a_day_are_two_messages(tmp_path) -> None:
+    config = load_config(write_config(tmp_path))
+    base = {"batch_id": "2026-09-05", "dag_id": "modelguard_monitor", "action": "drift_alert", "model_version": "1"}
+    features = decision_message(config, {**base, "alert": "feature_drift", "reason": "3 features drifted"})
+    output = decision_message(config, {**base, "alert": "output_anomaly", "reason": "positive rate 9%"})
+    assert features.key != output.key
 
 
 def test_an_approval_request_says_how_to_approve_and_links_the_mlflow_version(tmp_path) -> None:

@@ -236,3 +236,18 @@ def test_an_unanswered_approval_expires_and_stops_holding_retraining_back(world)
     promote(config, "2026-09-10")  # logged once
     assert len([e for e in decisions.read_decisions(Lake(config.storage_root))
                 if e.get("alert") == "approval_expired"]) == 1
+
+
+def test_a_rerun_of_an_old_days_rollback_acts_on_that_days_versions(world) -> None:
+    config, registry, register = world
+    lake = Lake(config.storage_root)
+    champion = registry.aliases()[CHAMPION]
+    served_then, target = register("served-then"), register("previous-then")
+    # the day's assessment asked to roll back `served_then` to `target`; champion has moved on since
+    lake.write_json({"rollback": True, "aliases": {CHAMPION: served_then, PREVIOUS_CHAMPION: target},
+                     "actions": [{"action": "rollback", "reason": "guardrail failed"}]},
+                    lake.report_dir("2026-09-21") / "assessment.json")
+    assert rollback(config, "2026-09-21")["status"] == "superseded"
+    assert registry.aliases()[CHAMPION] == champion
+    line = decisions.for_batch(lake, "2026-09-21")[-1]
+    assert (line["action"], line["alert"]) == ("no_action", "rollback_superseded")
