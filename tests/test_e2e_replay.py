@@ -126,3 +126,4 @@ def test_status_names_the_pending_approval(replayed) -> None:
     console.print(status_report(config))
     out = console.export_text()
     assert "pending approvals: v" in out and "champion" in out
+    assert "open incidents: quarantined batches 2026-09-03;" in out  # the one day batch_status says is quarantined

@@ -130,9 +130,9 @@ def status_report(config: PipelineConfig, last: int = 10) -> Group:
     for entry in log[-last:]:
         recent.add_row(entry.get("batch_id") or "", entry["dag_id"], entry["action"], entry.get("model_version") or "",
                        entry["reason"][:120])
-    quarantined = sorted(p.name for p in (lake.root / "quarantine").iterdir()
-                         if p.is_dir() and (p / "reason.json").exists() and not (p / "released.json").exists()) \
+    folders = sorted(p.name for p in (lake.root / "quarantine").iterdir() if p.is_dir() and p.name != "labels") \
         if (lake.root / "quarantine").is_dir() else []
+    quarantined = [day for day in folders if decisions.batch_status(lake, day, log) == "quarantined"]
     open_alerts = [e for e in log[-20:] if e["action"] in ("drift_alert", "performance_alert")]
     return Group(
         models,
