@@ -94,7 +94,8 @@ def story_report(config: PipelineConfig) -> Group:
     false_alarms = quiet_day_actions(schedule, log)
     counts: dict[str, int] = {}
     for entry in log:
-        counts[entry["action"]] = counts.get(entry["action"], 0) + 1
+        name = entry["action"] + (" (labels)" if entry.get("kind") == "labels" else "")  # label files apart
+        counts[name] = counts.get(name, 0) + 1
     registry = Registry(config)
     aliases = registry.aliases()
     lines += [
