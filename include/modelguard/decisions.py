@@ -98,11 +98,8 @@ def batch_status(lake: Lake, batch_id: str, log: list[dict] | None = None) -> st
     """accepted | quarantined | missing | released | unknown: the one answer the policy, the page and the
     reports use. The latest ingest or release line about the day's batch file decides; without one
     (a lake written before the log had it), the files do."""
-    log = read_decisions(lake) if log is None else log
-    lines = [e for e in log if e.get("batch_id") == batch_id and e.get("dag_id") in INGEST_DAGS
-             and e.get("kind") != "labels"]
-    if lines:
-        last = lines[-1]
+    last = _latest_verdict(read_decisions(lake) if log is None else log, {"batch_id": batch_id})
+    if last is not None:
         if last.get("alert") == "missing_batch":
             return "missing"
         if last["action"] == "accept_batch":

@@ -93,6 +93,15 @@ def _quarantine(lake: Lake, kind: str, batch_id: str, source: Path, result: Vali
     return folder
 
 
+def _verdict_reason(result: ValidationResult) -> str:
+    """The log's reason for a file's verdict: what failed, or the first warnings it was accepted with."""
+    if not result.accepted:
+        return result.reason
+    if result.warnings:
+        return "accepted with warnings: " + "; ".join(w["summary"] for w in result.warnings[:3])
+    return "all expectations passed"
+
+
 def _unreadable(error: Exception) -> ValidationResult:
     failure = {"expectation": "file_is_readable", "column": None, "severity": "critical", "expected": {},
                "observed": {}, "sample": [], "exception": str(error), "summary": str(error)}
@@ -162,10 +171,7 @@ def ingest_batch(config: PipelineConfig, batch_id: str) -> dict:
     status = "accepted" if result.accepted else "quarantined"
     decisions.record(
         lake, batch_id=batch_id, dag_id=DAG_ID,
-        action="accept_batch" if result.accepted else "quarantine_batch",
-        reason=result.reason if not result.accepted else (
-            "accepted with warnings: " + "; ".join(w["summary"] for w in result.warnings[:3])
-            if result.warnings else "all expectations passed"),
+        action="accept_batch" if result.accepted else "quarantine_batch", reason=_verdict_reason(result),
         failed=[f["summary"] for f in result.failures], warnings=[w["summary"] for w in result.warnings],
     )
     return {"batch_id": batch_id, "status": status, "failures": len(result.failures),
@@ -205,27 +211,30 @@ def ingest_labels(config: PipelineConfig, batch_id: str) -> dict:
         result = check_file(lake, config, "labels", label_id, source)
         (accepted if result.accepted else quarantined).append(label_id)
         corrected = "corrected labels, " if last is not None else ""
-        if result.accepted:
-            reason = "accepted with warnings: " + "; ".join(w["summary"] for w in result.warnings[:3]) \
-                if result.warnings else "all expectations passed"
-            decisions.record(lake, batch_id=label_id, dag_id=DAG_ID, action="accept_batch", kind="labels",
-                             reason=f"labels: {corrected}{reason}", file_sha256=digest, on_day=batch_id)
-        else:
-            decisions.record(lake, batch_id=label_id, dag_id=DAG_ID, action="quarantine_batch", kind="labels",
-                             reason=f"labels: {corrected}{result.reason}", file_sha256=digest, on_day=batch_id)
+        decisions.record(lake, batch_id=label_id, dag_id=DAG_ID, kind="labels", file_sha256=digest, on_day=batch_id,
+                         action="accept_batch" if result.accepted else "quarantine_batch",
+                         reason=f"labels: {corrected}{_verdict_reason(result)}")
     return {"batch_id": batch_id, "labels_accepted": accepted, "labels_quarantined": quarantined,
             "labels_waiting": waiting}
+
+
+def _release_source(lake: Lake, kind: str, batch_id: str) -> Path:
+    """The file to release: `quarantine/[labels/]<batch_id>/fixed.parquet|csv` if a person put one there,
+    else the landing file (replaced in place)."""
+    folder = lake.quarantine_dir(batch_id, kind)
+    fixed = next((folder / f"fixed{s}" for s in (".parquet", ".csv") if (folder / f"fixed{s}").exists()), None)
+    source = fixed or lake.landing(kind, batch_id)
+    if source is None:
+        raise FileNotFoundError(f"nothing to release for {batch_id} ({kind}): no fixed file in {folder} "
+                                "and none in landing")
+    return source
 
 
 def release_labels(config: PipelineConfig, batch_id: str) -> dict:
     """Re-validate a quarantined label file from its fix (quarantine/labels/<id>/fixed.* or the landing
     file, replaced in place) and accept it if it passes; its batch must be accepted first."""
     lake = Lake(config.storage_root)
-    folder = lake.quarantine_dir(batch_id, "labels")
-    fixed = next((folder / f"fixed{s}" for s in (".parquet", ".csv") if (folder / f"fixed{s}").exists()), None)
-    source = fixed or lake.landing("labels", batch_id)
-    if source is None:
-        raise FileNotFoundError(f"no labels to release for {batch_id}: no fixed file in {folder} and none in landing")
+    source = _release_source(lake, "labels", batch_id)
     status = decisions.batch_status(lake, batch_id)
     if status not in decisions.USABLE:
         raise ValueError(f"labels for {batch_id} cannot be released: their batch is {status} (release it first)")
@@ -245,11 +254,7 @@ def release_batch(config: PipelineConfig, batch_id: str) -> dict:
     landing file (replaced in place). The original bad file stays in quarantine either way.
     """
     lake = Lake(config.storage_root)
-    folder = lake.quarantine_dir(batch_id)
-    fixed = next((folder / f"fixed{s}" for s in (".parquet", ".csv") if (folder / f"fixed{s}").exists()), None)
-    source = fixed or lake.landing("batches", batch_id)
-    if source is None:
-        raise FileNotFoundError(f"nothing to release for {batch_id}: no fixed file in {folder} and none in landing")
+    source = _release_source(lake, "batches", batch_id)
     result = check_file(lake, config, "batches", batch_id, source)
     decisions.record(
         lake, batch_id=batch_id, dag_id="modelguard_release",

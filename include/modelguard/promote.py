@@ -89,7 +89,8 @@ def repair(config: PipelineConfig, now: dt.datetime | None = None) -> dict | Non
     """Complete an alias move that an earlier run left half-done, or discard it if the registry has moved
     on since (a person moved `champion` in the UI). Returns what was repaired or discarded."""
     registry = Registry(config)
-    if not registry.aliases():  # no registered model (or no alias) yet: nothing to repair
+    aliases = registry.aliases()
+    if not aliases:  # no registered model (or no alias) yet: nothing to repair
         return None
     pending = registry.model_tags().get(PENDING_MOVE_TAG)
     if not pending:
@@ -98,7 +99,7 @@ def repair(config: PipelineConfig, now: dt.datetime | None = None) -> dict | Non
     if _still_running(move, now or dt.datetime.now(dt.UTC)):
         raise AliasMoveInProgress(f"an alias move to v{move['to']} by {move['by']} started at {move['at']} "
                                   f"({move.get('owner')}) is still running; the retry looks again")
-    champion = registry.aliases().get(CHAMPION)
+    champion = aliases.get(CHAMPION)
     if champion not in (move["from"], move["to"]):
         # Nothing of this intent explains today's champion: someone moved it since. Their move stands.
         registry.delete_model_tag(PENDING_MOVE_TAG)
@@ -128,6 +129,12 @@ def _logged_champion(lake: Lake, registry: Registry) -> str | None:
 def _ever_served(version) -> bool:
     tags = version.tags
     return tags.get("trigger") == "init" or "promoted_on" in tags or "rolled_back_on" in tags
+
+
+def _awaits_promotion(version, auto_promote: bool = False) -> bool:
+    """Approved (or, under auto-promote, pending), never served, and not refused already."""
+    wanted = version.approval == "approved" or (auto_promote and version.approval == "pending")
+    return wanted and not _ever_served(version) and not version.tags.get(APPROVAL_REFUSED_TAG)
 
 
 def _check_gates(registry: Registry, version: str, force: bool) -> None:
@@ -168,9 +175,8 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
             return {"batch_id": batch_id, "status": "recorded_manual_move", "version": champion.version}
         rejected = _record_rejections(lake, registry, batch_id)
         _expire_pending(lake, registry, batch_id, config.policy.approval_ttl_days)
-        approved = [v for v in registry.versions() if v.version != champion_version and not _ever_served(v)
-                    and not v.tags.get(APPROVAL_REFUSED_TAG)
-                    and (v.approval == "approved" or (config.policy.auto_promote and v.approval == "pending"))]
+        approved = [v for v in registry.versions() if v.version != champion_version
+                    and _awaits_promotion(v, auto_promote=config.policy.auto_promote)]
         if not approved:
             return {"batch_id": batch_id, "status": "nothing_approved", "repaired": repaired, "rejected": rejected}
         candidate = approved[-1]  # the newest approved version
@@ -249,7 +255,7 @@ def registry_requests(config: PipelineConfig) -> list[dict]:
         if version.version == champion_version:
             if logged and version.version != logged:
                 found.append({"version": version.version, "request": "champion_moved"})
-        elif version.approval == "approved" and not _ever_served(version) and not tags.get(APPROVAL_REFUSED_TAG):
+        elif _awaits_promotion(version):
             found.append({"version": version.version, "request": "approved"})
         elif version.approval == "rejected" and version.version in requested and not tags.get(REJECTION_LOGGED_TAG):
             found.append({"version": version.version, "request": "rejected"})
