@@ -82,6 +82,15 @@ def _postgres_bin() -> Path:
     raise RuntimeError("PostgreSQL server binaries not found: run scripts/install_stack.sh")
 
 
+def _runuser() -> str:
+    """util-linux's runuser, which lives in sbin: a PATH without sbin (env -i, some CI shells) still finds it."""
+    found = shutil.which("runuser") or next((p for p in ("/usr/sbin/runuser", "/sbin/runuser") if Path(p).exists()),
+                                            None)
+    if found is None:
+        raise RuntimeError("runuser not found (util-linux): needed to run PostgreSQL as the postgres user")
+    return found
+
+
 class StackError(RuntimeError):
     """A component did not start or did not become healthy; the message carries the log tails."""
 
@@ -231,7 +240,7 @@ class LiveStack:
         return process
 
     def _as_postgres(self, argv: list[str]) -> list[str]:
-        return ["runuser", "-u", "postgres", "--", *argv] if self.root else argv
+        return [_runuser(), "-u", "postgres", "--", *argv] if self.root else argv
 
     def _signal_group(self, process: subprocess.Popen, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -275,7 +284,7 @@ class LiveStack:
         """The data + socket folder: inside the work folder when the postgres user can reach it; as root in
         a pytest tmp dir (0700 ancestors), a private folder under /tmp instead, removed by stop()."""
         inside = self.folder / "postgres"
-        if not self.root or subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(self.folder)],
+        if not self.root or subprocess.run(self._as_postgres(["test", "-x", str(self.folder)]),
                                            capture_output=True).returncode == 0:
             inside.mkdir(exist_ok=True)
             return inside
