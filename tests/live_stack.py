@@ -393,8 +393,10 @@ class LiveStack:
         """The Airflow admin login: a FAB user (a CLI process, waited for later), or SimpleAuthManager's file."""
         if self.auth_manager == FAB_AUTH_MANAGER:
             return self._spawn("users-create", self._airflow(
-                "users", "create", "--role", "Admin", "--username", self.airflow_user, "--password",
-                self.airflow_password, "--firstname", "Live", "--lastname", "Stack", "--email", "live@example.com"),
+                "users", "create", "--role", "Admin", "--username", self.airflow_user,
+                # `=`: a generated password may start with "-", which argparse would take for an option
+                f"--password={self.airflow_password}", "--firstname", "Live", "--lastname", "Stack",
+                "--email", "live@example.com"),
                 self.airflow_env())
         home = self.folder / "airflow"
         passwords = home / "simple_auth_manager_passwords.json.generated"

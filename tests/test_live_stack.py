@@ -210,10 +210,18 @@ class Scenario:
             return False
         index, ti = running
         time.sleep(1.5)  # inside the task's work, past its start-up
+        if self.stack.worker_running("modelguard_monitor") != running:
+            return False  # it finished (or another started) in the meantime: wait for the next one
         self.stack.kill_worker(index)
-        self.seen["killed_ti"] = ti
         self.stack.start_worker(index)
+        after = self._task_instance(ti)
+        if after["state"] == "success" and after["try_number"] == ti.get("try_number", 1):
+            return False  # it completed in the instant before the kill: no crash mid-task, try another
+        self.seen["killed_ti"] = ti
         return True
+
+    def _task_instance(self, ti: dict) -> dict:
+        return next(t for t in self.stack.task_instances(ti["dag_id"], ti["run_id"]) if t["task_id"] == ti["task_id"])
 
     def _restart_mlflow_mid_challenge(self) -> bool:
         runs = [r for r in self.stack.runs("modelguard_challenge") if r["state"] == "running"]
@@ -258,9 +266,7 @@ class Scenario:
         self.seen["versions"] = [(v.version, dict(v.tags)) for v in Registry(self.config).versions()]
         killed = self.seen.get("killed_ti") or {}
         if killed:
-            self.seen["killed_ti_after"] = next(
-                ti for ti in self.stack.task_instances(killed["dag_id"], killed["run_id"])
-                if ti["task_id"] == killed["task_id"])
+            self.seen["killed_ti_after"] = self._task_instance(killed)
 
 
 def _ts_datetime(value: str) -> dt.datetime:
