@@ -64,3 +64,27 @@ def test_unknown_action_is_refused(tmp_path: Path) -> None:
 
 def test_numpy_values_become_json() -> None:
     assert to_jsonable({"a": np.float64(1.5), "b": [np.int64(2)], "c": float("nan")}) == {"a": 1.5, "b": [2], "c": None}
+
+
+def test_an_aborted_atomic_write_leaves_the_target_as_it_was(tmp_path: Path) -> None:
+    target = tmp_path / "validated" / "2026-09-01.parquet"
+    target.parent.mkdir(parents=True)
+    target.write_text("before")
+    with atomic_path(target) as tmp:
+        tmp.write_text("half")
+        tmp.unlink()  # the writer decided not to write
+    assert target.read_text() == "before" and list(target.parent.iterdir()) == [target]
+
+
+@pytest.mark.parametrize("sample_rows", [None, 50, 1000, 5000])
+def test_reading_sampled_rows_gives_the_rows_pandas_would_sample(tmp_path: Path, sample_rows) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=1000), "c": rng.choice(["a", "b", None], 1000),
+                          "t": pd.Timestamp("2026-09-01") + pd.to_timedelta(rng.integers(0, 86400, 1000), unit="s")})
+    path = tmp_path / "batch.parquet"
+    frame.to_parquet(path, index=False, row_group_size=300)
+    read = Lake.read_parquet_rows(path, ["c", "x"], sample_rows, seed=20260901)
+    expected = frame[["c", "x"]]
+    if sample_rows is not None and sample_rows < len(frame):
+        expected = expected.sample(sample_rows, random_state=20260901)
+    pd.testing.assert_frame_equal(read.reset_index(drop=True), expected.reset_index(drop=True))

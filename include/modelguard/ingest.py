@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -17,19 +18,21 @@ import pandas as pd
 from modelguard import decisions
 from modelguard.batch_days import batch_clock
 from modelguard.config import PipelineConfig
-from modelguard.storage import Lake
+from modelguard.storage import Lake, atomic_path
 from modelguard.suites import batch_parameters
 from modelguard.validation import ValidationResult, validate
 
 DAG_ID = "modelguard_ingest"
 
 
-def read_landed(path: Path, timestamp_column: str | None = None) -> pd.DataFrame:
-    """Read a landed parquet or CSV file; any failure becomes a ValueError saying what is wrong."""
+def read_landed(path: Path, timestamp_column: str | None = None, name: str | None = None) -> pd.DataFrame:
+    """Read a landed parquet or CSV file; any failure becomes a ValueError saying what is wrong.
+    `name`: the landed file's name when `path` is a snapshot of it (messages and format follow the name)."""
+    name = name or path.name
     if path.stat().st_size == 0:
-        raise ValueError(f"cannot read {path.name}: the file is empty (0 bytes)")
+        raise ValueError(f"cannot read {name}: the file is empty (0 bytes)")
     try:
-        if path.suffix == ".csv":
+        if name.endswith(".csv"):
             frame = pd.read_csv(path, encoding="utf-8", on_bad_lines="error", low_memory=False)
             if timestamp_column and timestamp_column in frame.columns:
                 raw = frame[timestamp_column]
@@ -41,18 +44,18 @@ def read_landed(path: Path, timestamp_column: str | None = None) -> pd.DataFrame
         else:
             frame = pd.read_parquet(path)
     except UnicodeDecodeError as error:
-        raise ValueError(f"cannot read {path.name}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+        raise ValueError(f"cannot read {name}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     except pd.errors.ParserError as error:
-        raise ValueError(f"cannot read {path.name}: malformed CSV ({str(error).strip()})") from None
+        raise ValueError(f"cannot read {name}: malformed CSV ({str(error).strip()})") from None
     except pd.errors.EmptyDataError:
-        raise ValueError(f"cannot read {path.name}: no columns (empty CSV)") from None
+        raise ValueError(f"cannot read {name}: no columns (empty CSV)") from None
     except ValueError as error:
-        raise ValueError(f"cannot read {path.name}: {error}") from None
+        raise ValueError(f"cannot read {name}: {error}") from None
     except Exception as error:  # noqa: BLE001 - any other reader error means the file is unusable
-        raise ValueError(f"cannot read {path.name}: {type(error).__name__}: {error}") from None
+        raise ValueError(f"cannot read {name}: {type(error).__name__}: {error}") from None
     if frame.columns.duplicated().any():
         duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
-        raise ValueError(f"cannot use {path.name}: duplicate column names {duplicated}")
+        raise ValueError(f"cannot use {name}: duplicate column names {duplicated}")
     return frame
 
 
@@ -136,21 +139,32 @@ def check_file(lake: Lake, config: PipelineConfig, kind: str, batch_id: str, sou
     suite = lake.read_json(lake.expectation_suite(kind))
     if suite is None:
         raise FileNotFoundError(f"no expectation suite at {lake.expectation_suite(kind)}; run `modelguard init`")
-    try:
-        frame = read_landed(source, config.model.timestamp_column if kind == "batches" else None)
-        schedule = config.schedule
-        parameters = batch_parameters(batch_id, now=batch_clock(dt.datetime.now(dt.UTC), schedule),
-                                      timezone=schedule.timezone) if kind == "batches" else {}
-        result = validate(frame, suite, config.model.id_column, parameters)
-    except ValueError as error:
-        frame, result = None, _unreadable(error)
-    if result.accepted and kind == "labels":
-        unknown = _unknown_label_ids(lake, config, batch_id, frame)
-        if unknown:
-            result = ValidationResult(accepted=False, failures=[unknown], warnings=result.warnings,
-                                      evaluated=result.evaluated + 1)
+    target = lake.validated(kind, batch_id)
+    with atomic_path(target) as snapshot:
+        # A parquet file is validated from a snapshot copy, which becomes the validated file as it is: what
+        # was checked is what is served (a file replaced meanwhile is not), and 1M rows are not re-encoded.
+        copied = not source.name.endswith(".csv")
+        if copied:
+            shutil.copyfile(source, snapshot)
+        try:
+            frame = read_landed(snapshot if copied else source,
+                                config.model.timestamp_column if kind == "batches" else None, name=source.name)
+            schedule = config.schedule
+            parameters = batch_parameters(batch_id, now=batch_clock(dt.datetime.now(dt.UTC), schedule),
+                                          timezone=schedule.timezone) if kind == "batches" else {}
+            result = validate(frame, suite, config.model.id_column, parameters)
+        except ValueError as error:
+            frame, result = None, _unreadable(error)
+        if result.accepted and kind == "labels":
+            unknown = _unknown_label_ids(lake, config, batch_id, frame)
+            if unknown:
+                result = ValidationResult(accepted=False, failures=[unknown], warnings=result.warnings,
+                                          evaluated=result.evaluated + 1)
+        if not result.accepted:
+            snapshot.unlink()  # nothing of a rejected file reaches validated/
+        elif not copied:
+            frame.to_parquet(snapshot, index=False)
     if result.accepted:
-        lake.write_parquet(frame, lake.validated(kind, batch_id))
         if lake.quarantine_dir(batch_id, kind).exists():  # released: the fixed file replaced the bad one
             lake.write_json({"batch_id": batch_id, "released": True, **result.to_dict()},
                             lake.quarantine_dir(batch_id, kind) / "released.json")

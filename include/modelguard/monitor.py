@@ -122,12 +122,14 @@ def drift_report(config: PipelineConfig, batch_id: str) -> dict:
     if not batch_path.exists() or not predictions_path.exists():
         return {"batch_id": batch_id, "status": "not_accepted"}
     features = config.model.features
-    current = pd.read_parquet(batch_path)
-    current[SCORE_COLUMN] = pd.read_parquet(predictions_path)[f"score_{CHAMPION}"].to_numpy()
+    seed = int(parse_batch_id(batch_id).strftime("%Y%m%d"))
+    # only the sampled rows are read into Python objects; the same rows measure_drift would sample
+    current = lake.read_parquet_rows(batch_path, features.all, config.drift.sample_rows, seed)
+    current[SCORE_COLUMN] = lake.read_parquet_rows(predictions_path, [f"score_{CHAMPION}"], config.drift.sample_rows,
+                                                   seed)[f"score_{CHAMPION}"].to_numpy()
     reference = pd.read_parquet(lake.reference_scored)
     snapshot, verdicts, rows_compared = measure_drift(
-        current, reference, [*features.numeric, SCORE_COLUMN], list(features.categorical), config.drift,
-        seed=int(parse_batch_id(batch_id).strftime("%Y%m%d")))
+        current, reference, [*features.numeric, SCORE_COLUMN], list(features.categorical), config.drift, seed=seed)
     folder = lake.report_dir(batch_id)
     with atomic_path(folder / "drift.html") as tmp:
         snapshot.save_html(str(tmp))

@@ -7,12 +7,13 @@ so later comparisons of the models use exactly the same rows.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from modelguard import model
 from modelguard.config import PipelineConfig
 from modelguard.registry import ALIASES, CHAMPION, Registry
-from modelguard.storage import Lake
+from modelguard.storage import Lake, iter_chunks
 
 
 def score_batch(config: PipelineConfig, batch_id: str) -> dict:
@@ -26,17 +27,19 @@ def score_batch(config: PipelineConfig, batch_id: str) -> dict:
     aliases = registry.aliases()
     if CHAMPION not in aliases:
         raise RuntimeError(f"registered model {config.model.name!r} has no champion; run `modelguard init`")
-    frame = pd.read_parquet(source)
+    scored_versions = {alias: aliases[alias] for alias in ALIASES if alias in aliases}
+    estimators = {alias: registry.load(version) for alias, version in scored_versions.items()}
     columns = [config.model.id_column, *([config.model.timestamp_column] if config.model.timestamp_column else [])]
-    out = frame[columns].copy()
-    scored_versions: dict[str, str] = {}
-    for alias in ALIASES:
-        version = aliases.get(alias)
-        if version is None:
-            continue
-        out[f"score_{alias}"] = model.predict_scores(registry.load(version), config.model, frame)
+    # Row groups are streamed: one chunk of features is in memory at a time, whatever the batch's size.
+    parts, scores = [], {alias: [] for alias in estimators}
+    for chunk in iter_chunks(source, [*columns, *config.model.features.all]):
+        parts.append(chunk[columns])
+        for alias, estimator in estimators.items():
+            scores[alias].append(model.predict_scores(estimator, config.model, chunk))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    for alias, version in scored_versions.items():
+        out[f"score_{alias}"] = np.concatenate(scores[alias]) if parts else np.array([], dtype=float)
         out[f"version_{alias}"] = version
-        scored_versions[alias] = version
     if config.model.task == "binary_classification":
         out["prediction"] = (out[f"score_{CHAMPION}"] >= config.model.decision_threshold).astype("int64")
     else:

@@ -195,9 +195,26 @@ def _type_list(frame, kw, ctx):
             isinstance(column.dtype, pd.StringDtype) and "string" in type_list)
         return ok, {"observed_value": name}
     present = column.notna().to_numpy()
-    ok = _value_type_ok(type_list)
-    unexpected = present & ~np.fromiter((ok(v) for v in column.to_numpy()), bool, len(column))
+    inferred = pd.api.types.infer_dtype(column, skipna=True)  # one C pass; per value only for mixed columns
+    if inferred in _ALL_OF_ONE_KIND and _value_type_ok(type_list)(_ALL_OF_ONE_KIND[inferred]):
+        unexpected = np.zeros(len(column), bool)
+    else:
+        ok = _value_type_ok(type_list)
+        unexpected = present & ~_per_unique(column, ok)
     return _map_result(frame, kw["column"], unexpected, int(present.sum()), kw.get("mostly"), ctx["id"])
+
+
+# pandas' inferred kind of an object column -> a value of that kind, for the type check of the whole column
+_ALL_OF_ONE_KIND: dict[str, Any] = {"string": "a", "integer": 1, "floating": 1.0, "mixed-integer-float": 1.0,
+                                    "datetime": dt.datetime(2000, 1, 1)}
+
+
+def _per_unique(column: pd.Series, test: Callable[[Any], bool]) -> np.ndarray:
+    """`test` of each row's value, evaluated once per distinct value (a categorical has a handful of them);
+    missing values are False."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    verdicts = np.fromiter((bool(test(v)) for v in uniques), bool, len(uniques))
+    return np.append(verdicts, False)[codes]  # code -1 (missing) picks the appended False
 
 
 def _between(frame, kw, ctx):
@@ -241,7 +258,8 @@ def _in_set(frame, kw, ctx):
 def _not_match_regex(frame, kw, ctx):
     column = frame[kw["column"]]
     present = column.notna().to_numpy()
-    matches = present & column.astype(str).str.contains(kw["regex"], regex=True).to_numpy(dtype=bool)
+    pattern = re.compile(kw["regex"])
+    matches = present & _per_unique(column, lambda v: pattern.search(str(v)) is not None)
     return _map_result(frame, kw["column"], matches, int(present.sum()), kw.get("mostly"), ctx["id"])
 
 

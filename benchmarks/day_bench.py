@@ -1,0 +1,255 @@
+"""The product's day, timed as a user runs it, side by side with the library-default way in one run.
+
+    .venv/bin/python benchmarks/day_bench.py [--rows 1000000] [--small-days 5]
+
+Set-up (not timed): a lake with a 200,000-row reference (25 features: 20 numeric, 5 categorical), its
+suites and first champion from `modelguard init`, and one small first day replayed so that Airflow's
+metadata DB exists. Then, each in its own process so that its peak RSS is its own:
+
+- **ours, big day**: `modelguard replay --start D --end D` on a day of `--rows` rows (a fresh CLI process:
+  Airflow's DAGs through `dag.test()`, ingest -> score -> monitor -> promote, every output written).
+- **library default**: the same landed file, validated by the same GX suite on the full batch
+  (`engine="gx"`), scored by the champion loaded from the registry (`predict_proba` on the full batch),
+  predictions written as parquet, Evidently's `DataDriftPreset` on the full batch against the same scored
+  reference, and its HTML written. It does not write a validated copy, a decision log or health rows.
+- **ours, small days**: a fresh `modelguard replay` of one 1,500-row day (the per-day overhead as a user
+  pays it), and of `--small-days` such days in one process (the marginal cost of a day, as `make demo` pays it).
+
+The per-stage breakdown of ours is read from Airflow's own metadata DB (each task instance's duration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from monitor_bench import CATEGORICAL, NUMERIC, make_frame  # noqa: E402 - the same data as the monitor bench
+
+PROJECT = Path(__file__).resolve().parents[1]
+REFERENCE_ROWS = 200_000
+SMALL_ROWS = 1_500
+FIRST = dt.date(2026, 9, 1)  # the untimed warm-up day; the big day follows, then the small days
+GOAL_RATIO, GOAL_DAY_SECONDS, GOAL_PEAK_MB = 0.25, 8.0, 3 * 1024
+
+
+def day_frame(rows: int, day: dt.date, seed: int, shifted: bool) -> pd.DataFrame:
+    frame = make_frame(rows, seed, shifted).drop(columns=["y"])
+    frame["event_time"] = frame["event_time"] + (pd.Timestamp(day) - pd.Timestamp("2026-09-01"))
+    frame["row_id"] = f"{day:%Y%m%d}-" + frame["row_id"]
+    return frame
+
+
+def reference_frame() -> pd.DataFrame:
+    """Two weeks before the first day, so that `init` holds out whole days."""
+    frame = make_frame(REFERENCE_ROWS, 2, shifted=False)
+    rng = np.random.default_rng(3)
+    seconds = np.sort(rng.integers(0, 14 * 86_400, len(frame)))
+    frame["event_time"] = pd.Timestamp(FIRST - dt.timedelta(days=14)) + pd.to_timedelta(seconds, unit="s")
+    return frame
+
+
+def write_lake(folder: Path, rows: int, small_days: int) -> tuple[Path, dict, list[str]]:
+    """Config, reference, landed days; returns (config file, CLI environment, [warm-up, big, small...])."""
+    config_file = folder / "pipeline.yaml"
+    config_file.write_text(yaml.safe_dump({
+        "model": {"name": "day_bench", "target": "y", "id_column": "row_id", "timestamp_column": "event_time",
+                  "features": {"numeric": NUMERIC, "categorical": CATEGORICAL}},
+        "storage": {"root": "lake"}, "mlflow": {"tracking_uri": "sqlite:///mlflow.db"},
+        "validation": {"max_rows": max(10_000_000, 2 * rows)}}, sort_keys=False))
+    lake = folder / "lake"
+    (lake / "reference").mkdir(parents=True)
+    (lake / "landing" / "batches").mkdir(parents=True)
+    reference_frame().to_parquet(lake / "reference" / "train.parquet", index=False)
+    days = [FIRST + dt.timedelta(days=i) for i in range(2 + small_days)]
+    for index, day in enumerate(days):
+        size = rows if index == 1 else SMALL_ROWS
+        day_frame(size, day, seed=10 + index, shifted=index == 1).to_parquet(
+            lake / "landing" / "batches" / f"{day}.parquet", index=False, row_group_size=100_000)
+    env = {**os.environ, "MODELGUARD_CONFIG": str(config_file), "AIRFLOW_HOME": str(folder / "airflow"),
+           "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "DO_NOT_TRACK": "true", "MLFLOW_DISABLE_TELEMETRY": "true", "GX_ANALYTICS_ENABLED": "false"}
+    return config_file, env, [d.isoformat() for d in days]
+
+
+def measured(argv: list[str], env: dict, cwd: Path) -> dict:
+    """Run `argv` in a child of a fresh measuring process: wall seconds and the peak RSS of the child tree."""
+    probe = ("import json, resource, subprocess, sys, time\n"
+             "t = time.perf_counter(); done = subprocess.run(sys.argv[1:])\n"
+             "print(json.dumps({'rc': done.returncode, 'seconds': time.perf_counter() - t,\n"
+             "  'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))")
+    done = subprocess.run([sys.executable, "-c", probe, *argv], env=env, cwd=cwd, capture_output=True, text=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["rc"] != 0:
+        result["error"] = done.stderr.strip().splitlines()[-1:] or ["?"]
+    return result
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "modelguard.cli", *args]
+
+
+def stage_seconds(airflow_home: Path, since: dt.datetime) -> dict[str, float]:
+    """Task-instance durations recorded by Airflow for runs started after `since`, by `dag.task`."""
+    with sqlite3.connect(airflow_home / "airflow.db") as db:
+        rows = db.execute("SELECT dag_id, task_id, duration, start_date FROM task_instance "
+                          "WHERE duration IS NOT NULL").fetchall()
+    stages: dict[str, float] = {}
+    for dag_id, task_id, duration, start in rows:
+        started = pd.Timestamp(start)
+        started = started.tz_localize("UTC") if started.tzinfo is None else started
+        if started >= pd.Timestamp(since):
+            key = f"{dag_id.removeprefix('modelguard_')}.{task_id}"
+            stages[key] = stages.get(key, 0.0) + float(duration)
+    return stages
+
+
+def library_default(config_file: str, day: str, out: str) -> None:
+    """The library-default way on one landed day (run in its own process; imports are not timed)."""
+    import evidently  # noqa: F401
+    import great_expectations  # noqa: F401
+    import mlflow
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    from modelguard.config import load_config
+    from modelguard.monitor import column_verdicts
+    from modelguard.runtime import quiet_libraries
+    from modelguard.storage import Lake
+    from modelguard.suites import batch_parameters
+    from modelguard.validation import validate
+
+    quiet_libraries()
+    config = load_config(Path(config_file))
+    lake = Lake(config.storage_root)
+    mlflow.set_tracking_uri(config.mlflow.tracking_uri)
+    started = time.perf_counter()
+    batch = pd.read_parquet(lake.landing("batches", day))
+    suite = lake.read_json(lake.expectation_suite("batches"))
+    accepted = validate(batch, suite, config.model.id_column, batch_parameters(day), engine="gx").accepted
+    champion = mlflow.sklearn.load_model(f"models:/{config.model.name}@champion")
+    batch["score"] = champion.predict_proba(batch[config.model.features.all])[:, 1]
+    predictions = Path(out).with_suffix(".parquet")
+    batch[[config.model.id_column, config.model.timestamp_column, "score"]].to_parquet(predictions, index=False)
+    reference = pd.read_parquet(lake.reference_scored)
+    numeric, categorical = [*config.model.features.numeric, "score"], config.model.features.categorical
+    definition = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
+    snapshot = Report([DataDriftPreset()]).run(
+        Dataset.from_pandas(batch[numeric + categorical], data_definition=definition),
+        Dataset.from_pandas(reference[numeric + categorical], data_definition=definition))
+    snapshot.save_html(str(Path(out).with_suffix(".html")))
+    seconds = time.perf_counter() - started
+    Path(out).write_text(json.dumps({
+        "seconds": seconds, "accepted": accepted,
+        "drifted": sorted(c for c, v in column_verdicts(snapshot.dict()).items() if v["drifted"]),
+        "html_bytes": Path(out).with_suffix(".html").stat().st_size}))
+
+
+def print_profile(path: Path, top: int = 30) -> None:
+    import pstats
+
+    stats = pstats.Stats(str(path))
+    stats.sort_stats("cumulative").print_stats(top)
+
+
+def ours_outcome(config_file: Path, day: str) -> dict:
+    from modelguard import decisions
+    from modelguard.config import load_config
+    from modelguard.storage import Lake
+
+    lake = Lake(load_config(config_file).storage_root)
+    drift = lake.read_json(lake.report_dir(day) / "drift.json", {}) or {}
+    reports = sum(p.stat().st_size for p in lake.report_dir(day).glob("*")) if lake.report_dir(day).exists() else 0
+    return {"status": decisions.batch_status(lake, day),
+            "drifted": sorted(drift.get("drifted_features", [])), "report_bytes": reports}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--small-days", type=int, default=5)
+    parser.add_argument("--profile", type=Path, help="run the big day under cProfile, write the stats here and "
+                        "print the top functions (its time is then not comparable)")
+    parser.add_argument("--library-default", nargs=3, metavar=("CONFIG", "DAY", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.library_default:
+        library_default(*args.library_default)
+        return
+
+    with tempfile.TemporaryDirectory(prefix="day-bench-") as name:
+        folder = Path(name)
+        t = time.perf_counter()
+        config_file, env, days = write_lake(folder, args.rows, args.small_days)
+        warmup, big, small = days[0], days[1], days[2:]
+        subprocess.run(cli("init"), env=env, cwd=folder, check=True, capture_output=True)
+        first = measured(cli("replay", "--start", warmup, "--end", warmup), env, folder)
+        print(f"set-up (untimed): lake, init and a first {SMALL_ROWS:,}-row day in {time.perf_counter() - t:.0f} s "
+              f"(that first replay, which creates Airflow's metadata DB: {first['seconds']:.1f} s)", flush=True)
+
+        since = dt.datetime.now(dt.UTC)
+        replay_big = cli("replay", "--start", big, "--end", big)
+        if args.profile:
+            replay_big[1:1] = ["-m", "cProfile", "-o", str(args.profile.resolve())]
+        ours = measured(replay_big, env, folder)
+        if args.profile:
+            print_profile(args.profile)
+        stages = stage_seconds(folder / "airflow", since)
+        ours.update(ours_outcome(config_file, big))
+        print(f"ours, {args.rows:,}-row day: {ours['seconds']:.1f} s", flush=True)
+
+        out = folder / "library_default.json"
+        default = measured([sys.executable, __file__, "--library-default", str(config_file), big, str(out)], env, folder)
+        if default["rc"] == 0:
+            default.update(json.loads(out.read_text()))
+            print(f"library default, {args.rows:,}-row day: {default['seconds']:.1f} s", flush=True)
+        else:
+            print(f"library default FAILED (rc {default['rc']}): {default.get('error')}", flush=True)
+
+        one = measured(cli("replay", "--start", small[0], "--end", small[0]), env, folder)
+        rest = measured(cli("replay", "--start", small[1], "--end", small[-1]), env, folder) if len(small) > 1 else None
+
+    print(f"\nbatch {args.rows:,} rows x 25 features (20 numeric, 5 categorical) + id + timestamp; "
+          f"reference {REFERENCE_ROWS:,} rows; 2 cores")
+    print(f"{'way':<34}{'seconds':>9}{'peak RSS MB':>13}")
+    print(f"{'ours: modelguard replay (CLI)':<34}{ours['seconds']:>9.1f}{ours['peak_mb']:>13,.0f}")
+    if default["rc"] == 0:
+        print(f"{'library default (GX+pyfunc+Evid.)':<34}{default['seconds']:>9.1f}{default['peak_mb']:>13,.0f}"
+              "   (imports not timed; the process's RSS includes them)")
+    print("\nours, per stage (task-instance durations recorded by Airflow), seconds:")
+    for stage, seconds in sorted(stages.items(), key=lambda item: -item[1]):
+        print(f"  {stage:<40}{seconds:>7.1f}")
+    print(f"  {'(sum of tasks)':<40}{sum(stages.values()):>7.1f}   the rest of the wall time is process start, "
+          "imports, DAG parsing and Airflow's run bookkeeping")
+    print(f"\nours: batch {ours['status']}, drifted {ours['drifted'] or 'none'}, report files {ours['report_bytes']:,} B")
+    if default["rc"] == 0:
+        print(f"library default: batch {'accepted' if default['accepted'] else 'rejected'}, "
+              f"drifted {default['drifted'] or 'none'}, HTML {default['html_bytes']:,} B")
+    marginal = rest["seconds"] / (len(small) - 1) if rest else None
+    print(f"\nsmall day ({SMALL_ROWS:,} rows): one day as a fresh `modelguard replay`: {one['seconds']:.1f} s"
+          + (f"; {len(small) - 1} days in one replay: {rest['seconds']:.1f} s = {marginal:.1f} s/day" if rest else ""))
+    goals = {}
+    if default["rc"] == 0:
+        ratio = ours["seconds"] / default["seconds"]
+        print(f"\nours / library default: {ratio:.3f}")
+        goals[f"big day <= {GOAL_RATIO}x library default"] = ratio <= GOAL_RATIO
+    goals[f"peak RSS < {GOAL_PEAK_MB / 1024:.0f} GB"] = ours["peak_mb"] < GOAL_PEAK_MB
+    goals[f"per-day overhead (fresh replay of a small day) <= {GOAL_DAY_SECONDS:.0f} s"] = one["seconds"] <= GOAL_DAY_SECONDS
+    goals["same validation verdict"] = default["rc"] != 0 or (ours["status"] == "accepted") == default["accepted"]
+    for goal, met in goals.items():
+        print(f"goal {goal}: {'met' if met else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
