@@ -12,6 +12,7 @@ token a browser is sent to the login page and any other client gets 401.
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures' types, imported inside create_app.
 import os
+from pathlib import Path
 
 from airflow.plugins_manager import AirflowPlugin
 
@@ -107,11 +108,18 @@ def create_app():
 
     @app.get("/files/{path:path}")
     def report(path: str) -> FileResponse:
-        found = health_page.report_file(load_config().storage_root, path)
+        root = load_config().storage_root
+        found = health_page.report_file(root, path)
         if found is None:
             raise HTTPException(status_code=404, detail="no such report")
-        return FileResponse(found, media_type=health_page.SERVED_TYPES[found.suffix],
-                            headers={**private, **health_page.LAKE_FILE_HEADERS})
+        headers = {**private, **health_page.LAKE_FILE_HEADERS}
+        if found.suffix == ".html" and path.startswith("reports/"):
+            from modelguard.evidently_html import with_library_inline
+
+            # a day's Evidently report keeps its plot library in one shared file on disk; served whole
+            page = with_library_inline(found.read_text(encoding="utf-8"), found, Path(root).resolve() / "reports")
+            return HTMLResponse(page, headers=headers)
+        return FileResponse(found, media_type=health_page.SERVED_TYPES[found.suffix], headers=headers)
 
     @app.get("/static/plotly.min.js")
     def plotly_js() -> FileResponse:

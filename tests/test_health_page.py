@@ -339,6 +339,11 @@ def test_reports_are_served_and_nothing_else(stack: Stack) -> None:
     headers = {"Authorization": f"Bearer {_token(stack)}"}
     drift = _get(f"{stack.url}/modelguard/files/reports/2026-09-01/drift.html", headers=headers)
     assert drift.status_code == 200 and drift.headers["content-type"].startswith("text/html")
+    # on disk the day's report loads the shared library; served, it is whole again (one self-contained page)
+    on_disk = stack.lake.report_dir("2026-09-01") / "drift.html"
+    assert '_lib/evidently-' in on_disk.read_text() and on_disk.stat().st_size < 2_000_000
+    assert "_lib/evidently-" not in drift.text and len(drift.text) > on_disk.stat().st_size + 3_000_000
+    assert "window.drawDashboard" in drift.text
     # landed values live in these files: sandboxed (opaque origin, no network), never sniffed
     policy = drift.headers["content-security-policy"]
     assert policy.startswith("sandbox allow-scripts") and "allow-same-origin" not in policy
@@ -498,6 +503,11 @@ def test_a_script_payload_in_the_data_runs_nowhere_with_airflows_rights(stack: S
                 # the script ran, but in an opaque origin: no cookie, no Airflow API, no network
                 assert page.title() == "origin:null cookie:blocked", page.title()
                 page.wait_for_timeout(2000)
+
+                # a real day's Evidently report (its library shared on disk) draws its dashboard in the sandbox
+                page.goto(f"{stack.url}/modelguard/files/reports/2026-09-01/drift.html")
+                page.wait_for_function("(() => { const root = document.querySelector('[id^=root_]');"
+                                       " return root !== null && root.querySelectorAll('svg, table').length > 0; })()")
             finally:
                 browser.close()
         assert canary.hits == [], canary.hits

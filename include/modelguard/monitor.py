@@ -18,10 +18,11 @@ from modelguard.checklist import build_checklist, to_markdown
 from modelguard.compare import paired_bootstrap
 from modelguard.config import DriftConfig, PipelineConfig
 from modelguard.estimate import estimate
+from modelguard.evidently_html import save_report
 from modelguard.policy import State, decide
 from modelguard.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry
 from modelguard.runtime import quiet_libraries
-from modelguard.storage import Lake, atomic_path, parse_batch_id
+from modelguard.storage import Lake, parse_batch_id
 
 DAG_ID = "modelguard_monitor"
 SCORE_COLUMN = "score"
@@ -131,8 +132,7 @@ def drift_report(config: PipelineConfig, batch_id: str) -> dict:
     snapshot, verdicts, rows_compared = measure_drift(
         current, reference, [*features.numeric, SCORE_COLUMN], list(features.categorical), config.drift, seed=seed)
     folder = lake.report_dir(batch_id)
-    with atomic_path(folder / "drift.html") as tmp:
-        snapshot.save_html(str(tmp))
+    save_report(snapshot, folder / "drift.html", lake.root / "reports")
 
     drifted = sorted((c for c, v in verdicts.items() if v["drifted"] and c != SCORE_COLUMN),
                      key=lambda c: -verdicts[c]["value"])
