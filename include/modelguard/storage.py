@@ -180,13 +180,26 @@ class Lake:
         """`columns` of a parquet file as a frame; with `sample_rows`, only the rows that
         `DataFrame.sample(sample_rows, random_state=seed)` would pick, in its order, converted alone:
         a drift sample of a 1M-row batch costs 5,000 rows of Python objects, not 1M."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pq.read_table(path, columns=columns)
-        if sample_rows is not None and table.num_rows > sample_rows:
-            picked = np.random.RandomState(seed).choice(table.num_rows, size=sample_rows, replace=False)
-            table = table.take(picked)
-        return table.to_pandas()
+        handle = pq.ParquetFile(path)
+        total = handle.metadata.num_rows
+        if sample_rows is None or total <= sample_rows:
+            return handle.read(columns=columns).to_pandas()
+        picked = np.random.RandomState(seed).choice(total, size=sample_rows, replace=False)
+        # one row group at a time: memory holds a row group and the sample, whatever the file's size
+        order = np.argsort(picked, kind="stable")
+        ascending = picked[order]
+        parts, start = [], 0
+        for group in range(handle.num_row_groups):
+            rows = handle.metadata.row_group(group).num_rows
+            lo, hi = np.searchsorted(ascending, [start, start + rows])
+            if hi > lo:
+                parts.append(handle.read_row_group(group, columns=columns).take(ascending[lo:hi] - start))
+            start += rows
+        table = pa.concat_tables(parts)
+        return table.take(np.argsort(order, kind="stable")).to_pandas()  # back to the sampled order
 
     @staticmethod
     def read_json(path: Path, default: Any = None) -> Any:
