@@ -10,6 +10,7 @@ import pandas as pd
 from modelguard.config import DriftConfig
 from modelguard.evidently_html import LIB_FOLDER, lib_name, save_report, with_library_inline
 from modelguard.monitor import measure_drift
+from modelguard.storage import Lake
 
 
 class _Rendered:
@@ -35,7 +36,7 @@ def test_a_saved_report_is_small_and_served_as_evidently_wrote_it(tmp_path: Path
     reports = tmp_path / "reports"
     days = [reports / "2026-09-01" / "drift.html", reports / "2026-09-02" / "drift.html"]
     for target in days:
-        save_report(_Rendered(html), target, reports)
+        save_report(_Rendered(html), target, Lake(tmp_path))
     library = reports / LIB_FOLDER / lib_name()
     assert library.stat().st_size > 3_000_000  # the bundle, once
     for target in days:
@@ -47,7 +48,7 @@ def test_a_saved_report_is_small_and_served_as_evidently_wrote_it(tmp_path: Path
 def test_only_the_tag_of_the_reports_own_folder_is_inlined(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     target = reports / "2026-09-01" / "drift.html"
-    save_report(_Rendered("<p>x</p>"), target, reports)  # writes the shared library
+    save_report(_Rendered("<p>x</p>"), target, Lake(tmp_path))  # writes the shared library
     for planted in (f'<script src="../../{LIB_FOLDER}/{lib_name()}"></script>',  # wrong depth
                     f'<script src="../{LIB_FOLDER}/evidently-0.0.0.js"></script>'):  # no such library
         assert with_library_inline(planted, target, reports) == planted

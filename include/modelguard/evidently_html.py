@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from modelguard.storage import atomic_path
+from modelguard.storage import Lake
 
 LIB_FOLDER = "_lib"
 # the tag save_report writes, for a report at any depth under reports/
@@ -32,22 +32,19 @@ def lib_bundle() -> Path:
     return Path(STATIC_PATH) / "index.js"
 
 
-def save_report(snapshot, target: Path, reports_root: Path) -> Path:
-    """Write `snapshot` as HTML at `target` (inside `reports_root`), loading the library from the shared copy.
+def save_report(snapshot, target: Path, lake: Lake) -> Path:
+    """Write `snapshot` as HTML at `target` (inside the lake's reports/), loading the library from the shared copy.
 
     If this Evidently renders its bundle differently, the report is written whole (inlined), as before."""
+    reports_root = lake.root / "reports"
     bundle = lib_bundle()
     shared = reports_root / LIB_FOLDER / lib_name()
     if not shared.exists():
-        with atomic_path(shared) as tmp:
-            tmp.write_bytes(bundle.read_bytes())
-    html = snapshot.get_html_str(as_iframe=False)
+        lake.copy_file(bundle, shared)
     inline = f"<script>{bundle.read_text(encoding='utf-8')}</script>"
     source = Path(*[".."] * len(target.parent.relative_to(reports_root).parts), LIB_FOLDER, lib_name())
-    html = html.replace(inline, f'<script src="{source.as_posix()}"></script>', 1)
-    with atomic_path(target) as tmp:
-        tmp.write_text(html, encoding="utf-8")
-    return target
+    html = snapshot.get_html_str(as_iframe=False).replace(inline, f'<script src="{source.as_posix()}"></script>', 1)
+    return lake.write_text(html, target)
 
 
 def with_library_inline(html: str, report: Path, reports_root: Path) -> str:

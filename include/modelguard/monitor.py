@@ -132,7 +132,7 @@ def drift_report(config: PipelineConfig, batch_id: str) -> dict:
     snapshot, verdicts, rows_compared = measure_drift(
         current, reference, [*features.numeric, SCORE_COLUMN], list(features.categorical), config.drift, seed=seed)
     folder = lake.report_dir(batch_id)
-    save_report(snapshot, folder / "drift.html", lake.root / "reports")
+    save_report(snapshot, folder / "drift.html", lake)
 
     drifted = sorted((c for c, v in verdicts.items() if v["drifted"] and c != SCORE_COLUMN),
                      key=lambda c: -verdicts[c]["value"])

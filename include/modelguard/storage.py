@@ -167,7 +167,7 @@ class Lake:
 
     def write_text(self, text: str, path: Path) -> Path:
         with atomic_path(path) as tmp:
-            tmp.write_text(text)
+            tmp.write_text(text, encoding="utf-8")  # not the locale's: reports and markdown carry any text
         return path
 
     def copy_file(self, source: Path, target: Path) -> Path:

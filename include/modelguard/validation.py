@@ -195,11 +195,11 @@ def _type_list(frame, kw, ctx):
             isinstance(column.dtype, pd.StringDtype) and "string" in type_list)
         return ok, {"observed_value": name}
     present = column.notna().to_numpy()
+    ok = _value_type_ok(type_list)
     inferred = pd.api.types.infer_dtype(column, skipna=True)  # one C pass; per value only for mixed columns
-    if inferred in _ALL_OF_ONE_KIND and _value_type_ok(type_list)(_ALL_OF_ONE_KIND[inferred]):
+    if inferred in _ALL_OF_ONE_KIND and ok(_ALL_OF_ONE_KIND[inferred]):
         unexpected = np.zeros(len(column), bool)
     else:
-        ok = _value_type_ok(type_list)
         unexpected = present & ~_per_unique(column, ok)
     return _map_result(frame, kw["column"], unexpected, int(present.sum()), kw.get("mostly"), ctx["id"])
 
