@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from modelguard.compare import paired_bootstrap
+from modelguard.compare import e_process, loss_differences, paired_bootstrap
 from modelguard.model import fast_auc
 
 
@@ -11,6 +11,10 @@ def _labelled(n: int, seed: int):
     signal = rng.normal(size=n)
     y = (rng.random(n) < 1 / (1 + np.exp(-(2 * signal - 4)))).astype(int)
     return rng, signal, y
+
+
+def _probability(log_odds: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-log_odds))
 
 
 def test_fast_auc_matches_sklearn() -> None:
@@ -25,17 +29,57 @@ def test_two_equally_good_models_do_not_pass() -> None:
     passed = 0
     for seed in range(10):
         rng, signal, y = _labelled(4000, seed)
-        a = signal + rng.normal(scale=1.0, size=len(y))
-        b = signal + rng.normal(scale=1.0, size=len(y))
+        a = _probability(2 * signal - 4 + rng.normal(scale=1.0, size=len(y)))
+        b = _probability(2 * signal - 4 + rng.normal(scale=1.0, size=len(y)))
         passed += paired_bootstrap(y, a, b, rounds=200, seed=seed).wins_by(0.01)
     assert passed == 0
 
 
 def test_a_real_gain_passes() -> None:
     rng, signal, y = _labelled(4000, 3)
-    weak = signal + rng.normal(scale=2.0, size=len(y))
-    strong = signal + rng.normal(scale=0.5, size=len(y))
+    weak = _probability(2 * signal - 4 + rng.normal(scale=2.0, size=len(y)))
+    strong = _probability(2 * signal - 4 + rng.normal(scale=0.5, size=len(y)))
     comparison = paired_bootstrap(y, weak, strong, rounds=200)
     assert comparison.difference > 0.05
+    assert comparison.e_value >= 1 / comparison.alpha
     assert comparison.wins_by(0.01)
     assert not paired_bootstrap(y, strong, weak, rounds=200).wins_by(0.01)
+
+
+def _looks(seed: int, noise_a: float, noise_b: float, days: int, rows: int, alpha: float) -> int | None:
+    """Day on which a challenger (b) is first declared the winner over the champion (a), looking once a
+    day at all rows labelled so far; None if never."""
+    rng, signal, y = _labelled(days * rows, seed)
+    a = _probability(2 * signal - 4 + rng.normal(scale=noise_a, size=len(y)))
+    b = _probability(2 * signal - 4 + rng.normal(scale=noise_b, size=len(y)))
+    for day in range(1, days + 1):
+        seen = slice(0, day * rows)
+        if paired_bootstrap(y[seen], a[seen], b[seen], rounds=50, seed=seed, alpha=alpha).wins_by(0.0):
+            return day
+    return None
+
+
+def test_repeated_daily_looks_keep_the_false_promotion_rate() -> None:
+    """No effect (two equally good models), 200 sequences of 20 daily looks each: the share ever declared
+    a winner stays at or below the configured level. The bootstrap interval alone, looked at daily, does not."""
+    alpha, sequences, days, rows = 0.05, 200, 20, 500
+    promoted = 0
+    for seed in range(sequences):
+        rng, signal, y = _labelled(days * rows, 1000 + seed)
+        a = _probability(2 * signal - 4 + rng.normal(size=len(y)))
+        b = _probability(2 * signal - 4 + rng.normal(size=len(y)))
+        running = e_process(loss_differences(y, a, b))
+        promoted += bool((running[rows - 1::rows] >= 1 / alpha).any()) or bool(running.max() >= 1 / alpha)
+    assert promoted / sequences <= alpha, f"{promoted} of {sequences} ties promoted"
+
+
+def test_a_clear_winner_is_found_within_days_under_daily_looks() -> None:
+    found = [_looks(seed, noise_a=2.0, noise_b=0.3, days=10, rows=1000, alpha=0.05) for seed in range(5)]
+    assert all(day is not None and day <= 3 for day in found), found
+
+
+def test_e_process_is_one_at_the_start_and_grows_only_with_evidence() -> None:
+    assert e_process(np.array([])).size == 0
+    assert np.allclose(e_process(np.zeros(100)), 1.0)
+    assert e_process(np.full(50, 0.5))[-1] > e_process(np.full(10, 0.5))[-1] > 1
+    assert e_process(np.full(50, -0.5))[-1] < 1

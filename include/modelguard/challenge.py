@@ -1,102 +1,191 @@
-"""Challenge stage: train a challenger on the rolling window of accepted, labelled data, register it,
-and compare it with the champion on later labelled days (time-based holdout, paired bootstrap).
+"""Challenge stage: train a challenger on accepted, labelled data, register it, and compare it with the
+champion on later labelled rows it was not trained on (time-based holdout, paired, anytime-valid).
 
-A challenger that wins asks a person for approval (`approval=pending`, `request_approval`); one
-that does not is kept as `challenger` with `approval=rejected` and the comparison that rejected it.
+Which rows: normally the rolling window (`window_days`) before a holdout of the latest `holdout_days`.
+After a performance drop the old concept is no longer the truth, so the window starts at the drift
+onset (the first labelled day of the current run below the service bar): the challenger trains on the
+rows since then, blended with at most `history_share` of recent history, and is compared on the latest
+of them. With a single labelled day since the onset, that day is split in time: its earlier rows train,
+its later rows judge. A window wholly before the onset is never trained.
+
+What follows the comparison:
+- a proven winner (e-value >= 1/alpha and better by `min_improvement`) asks a person for approval
+  (`approval=pending`, `request_approval`); under a performance alert it also says whether it repairs
+  (restores the metric within `max_metric_drop` of the service baseline) or is only a **partial fix**;
+- one that is ahead but not yet proven stays `approval=evaluating`: it is re-checked (`recheck`) as new
+  labelled rows arrive, on the same growing sequence of rows (the e-value stays valid under these looks);
+- one that is not ahead is kept with `approval=rejected` and the comparison that rejected it.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
+
 import pandas as pd
 
 from modelguard import decisions, model
-from modelguard.compare import paired_bootstrap
+from modelguard.compare import Comparison, paired_bootstrap
 from modelguard.config import PipelineConfig
-from modelguard.monitor import health_history, labelled_batch_ids
-from modelguard.registry import CHALLENGER, CHAMPION, Registry
+from modelguard.monitor import build_state, labelled_batch_ids
+from modelguard.policy import service_bar
+from modelguard.registry import CHALLENGER, CHAMPION, Registry, Version
 from modelguard.storage import Lake
 
 DAG_ID = "modelguard_challenge"
+SPLIT_HOLDOUT_SHARE = 0.4  # of a single post-onset day, the later share that judges the challenger
 
 
-def drift_onset(config: PipelineConfig, labelled: list[str]) -> str | None:
-    """First labelled day of the current run of days on which the champion of that day fell below
-    its baseline: where the new concept starts. None if the latest labelled day is healthy."""
-    history = health_history(config)
-    metric = config.challenger.metric
-    served = history[(history["alias"] == CHAMPION) & (history["segment"] == "all") & (history["metric"] == metric)]
-    registry = Registry(config)
-    baselines: dict[str, float | None] = {}
-    onset = None
-    for batch_id in reversed(labelled):
-        row = served[served["batch_id"] == batch_id]
-        if row.empty:
-            break
-        version = str(row["version"].iloc[0])
-        if version not in baselines:
-            found = registry.get(version)
-            baselines[version] = float(found.tags[f"metric_{metric}"]) if found and f"metric_{metric}" in found.tags else None
-        baseline = baselines[version]
-        if baseline is None or float(row["value"].iloc[0]) >= baseline - config.policy.max_metric_drop:
-            break
-        onset = batch_id
-    return onset
+@dataclass(frozen=True)
+class Window:
+    """Which labelled rows train a challenger and which judge it."""
+
+    train: list[str]  # days wholly for training (after the onset, or the rolling window)
+    holdout: list[str]  # days wholly for the comparison
+    history: list[str] = field(default_factory=list)  # days before the onset, blended in (capped)
+    split: str | None = None  # a day whose earlier rows train and later rows judge
+    onset: str | None = None
+
+    def describe(self) -> tuple[str, str]:
+        train = [*self.history, *self.train, *([f"{self.split} (first {1 - SPLIT_HOLDOUT_SHARE:.0%})"]
+                                               if self.split else [])]
+        holdout = [*([f"{self.split} (last {SPLIT_HOLDOUT_SHARE:.0%})"] if self.split else []), *self.holdout]
+        return (f"{train[0]}..{train[-1]}" if train else "-", f"{holdout[0]}..{holdout[-1]}" if holdout else "-")
 
 
-def training_window(lake: Lake, config: PipelineConfig, batch_id: str, trigger: str | None = None
-                    ) -> tuple[list[str], list[str]]:
-    """(train batch ids, holdout batch ids): the holdout is the latest labelled days, training the
-    `window_days` before them. Only accepted batches have predictions, so quarantined rows never enter.
-
-    After a performance drop the old concept is no longer the truth: training starts at the drift
-    onset if the days since then hold enough rows (the field guide's "retrain on fresh data").
-    """
+def training_window(lake: Lake, config: PipelineConfig, batch_id: str, onset: str | None = None) -> Window:
+    """The rows of a challenger trained on `batch_id`; `onset` (a performance drop's) moves the window to it."""
     labelled = labelled_batch_ids(lake, batch_id)
-    holdout_days, window_days = config.challenger.holdout_days, config.challenger.window_days
-    holdout = labelled[-holdout_days:]
-    train = labelled[:-holdout_days][-window_days:] if len(labelled) > holdout_days else []
-    if trigger == "performance":
-        onset = drift_onset(config, labelled)
-        fresh = [b for b in train if onset and b >= onset]
-        if fresh and _rows(lake, fresh) >= config.challenger.min_rows:
-            train = fresh
-    return train, holdout
-
-
-def _rows(lake: Lake, batch_ids: list[str]) -> int:
-    import pyarrow.parquet as pq
-
-    return sum(pq.ParquetFile(lake.validated("labels", b)).metadata.num_rows for b in batch_ids)
+    rules = config.challenger
+    if onset is None:
+        holdout = labelled[-rules.holdout_days:]
+        train = labelled[:-rules.holdout_days][-rules.window_days:] if len(labelled) > rules.holdout_days else []
+        return Window(train=train, holdout=holdout)
+    after = [b for b in labelled if b >= onset]
+    history = [b for b in labelled if b < onset][-rules.window_days:]
+    if len(after) == 1:
+        return Window(train=[], holdout=[], history=history, split=after[0], onset=onset)
+    judged = max(1, min(rules.holdout_days, len(after) // 2))
+    return Window(train=after[:-judged], holdout=after[-judged:], history=history, onset=onset)
 
 
 def _load(lake: Lake, config: PipelineConfig, batch_ids: list[str]) -> pd.DataFrame:
-    key, target = config.model.id_column, config.model.target
+    """Labelled rows of the days, in time order (day, then the batch's own order or timestamp)."""
+    key, target, clock = config.model.id_column, config.model.target, config.model.timestamp_column
     frames = []
     for batch_id in batch_ids:
         batch = pd.read_parquet(lake.validated("batches", batch_id))
         labels = pd.read_parquet(lake.validated("labels", batch_id))[[key, target]]
-        frames.append(batch.merge(labels, on=key, how="inner").assign(_batch_id=batch_id))
+        frame = batch.merge(labels, on=key, how="inner").assign(_batch_id=batch_id)
+        if clock and clock in frame.columns:
+            frame = frame.sort_values(clock, kind="stable")
+        frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def window_rows(lake: Lake, config: PipelineConfig, window: Window) -> tuple[pd.DataFrame, pd.DataFrame, int | None]:
+    """(training rows, holdout rows, the split day's first judged row) of a window. History before an
+    onset is capped at `history_share` of the training rows, most recent rows first: the new concept must
+    dominate what is learnt."""
+    train, holdout = _load(lake, config, window.train), _load(lake, config, window.holdout)
+    cut = None
+    if window.split:
+        day = _load(lake, config, [window.split])
+        cut = int(round(len(day) * (1 - SPLIT_HOLDOUT_SHARE)))
+        train = pd.concat([train, day.iloc[:cut]], ignore_index=True)
+        holdout = pd.concat([day.iloc[cut:], holdout], ignore_index=True)
+    if window.history:
+        share = config.challenger.history_share
+        cap = int(len(train) * share / (1 - share))
+        history = _load(lake, config, window.history).tail(cap) if cap else pd.DataFrame()
+        train = pd.concat([history, train], ignore_index=True)
+    return train, holdout, cut
+
+
+def _problem(config: PipelineConfig, window: Window, train: pd.DataFrame, holdout: pd.DataFrame) -> str | None:
+    rules, target = config.challenger, config.model.target
+    if window.onset:
+        after = len(train) - int((train["_batch_id"] < window.onset).sum()) if len(train) else 0
+        if after < rules.min_rows_after_onset:
+            return (f"{after} labelled rows since the onset {window.onset}, fewer than min_rows_after_onset "
+                    f"{rules.min_rows_after_onset}; a window before the onset would relearn the old concept")
+    elif len(train) < rules.min_rows:
+        return f"{len(train)} labelled rows in the window, fewer than min_rows {rules.min_rows}"
+    if config.model.task == "binary_classification" and (
+        min(int(train[target].sum()), int((1 - train[target]).sum())) < rules.min_positives
+        or holdout.empty or not 0 < holdout[target].sum() < len(holdout)
+    ):
+        return "too few examples of a class in the window or the holdout"
+    return None
+
+
+def _compare(config: PipelineConfig, registry: Registry, champion_version: str, estimator, rows: pd.DataFrame
+             ) -> tuple[Comparison, dict]:
+    rules, target = config.challenger, config.model.target
+    candidate_scores = model.predict_scores(estimator, config.model, rows)
+    champion_scores = model.predict_scores(registry.load(champion_version), config.model, rows)
+    comparison = paired_bootstrap(rows[target], champion_scores, candidate_scores, metric=rules.metric,
+                                  rounds=rules.bootstrap_rounds, confidence=rules.confidence, seed=rules.seed,
+                                  alpha=rules.alpha)
+    return comparison, model.evaluate(config.model, rows[target], candidate_scores)
+
+
+def _verdict(config: PipelineConfig, comparison: Comparison) -> str:
+    """pending (proven better), evaluating (ahead, not proven yet) or rejected."""
+    if comparison.wins_by(config.challenger.min_improvement):
+        return "pending"
+    return "evaluating" if comparison.difference >= config.challenger.min_improvement else "rejected"
+
+
+def _repairs(config: PipelineConfig, bar: float | None, comparison: Comparison) -> str | None:
+    """Under a performance alert: does the challenger restore the metric to within max_metric_drop of the bar?"""
+    if bar is None:
+        return None
+    return "yes" if comparison.candidate >= bar - config.policy.max_metric_drop else "partial"
+
+
+def _announce(lake: Lake, config: PipelineConfig, batch_id: str, version: str, champion: str, verdict: str,
+              comparison: Comparison, repairs: str | None, bar: float | None) -> None:
+    rules = config.challenger
+    evidence = (f"{rules.metric} {comparison.candidate:.3f} vs {comparison.baseline:.3f} "
+                f"({comparison.difference:+.3f}, CI {comparison.low:.3f}..{comparison.high:.3f}; "
+                f"e-value {comparison.e_value:.1f}, needs {1 / comparison.alpha:.0f}; {comparison.rows} rows)")
+    if verdict == "pending":
+        fix = ""
+        if repairs == "partial":
+            fix = (f" PARTIAL FIX: beats the champion but stays more than {config.policy.max_metric_drop} below "
+                   f"the service baseline {bar:.3f}; the search for a better one goes on")
+        elif repairs == "yes":
+            fix = f" Repairs: within {config.policy.max_metric_drop} of the service baseline {bar:.3f}."
+        decisions.record(lake, batch_id=batch_id, dag_id=DAG_ID, action="request_approval", model_version=version,
+                         reason=f"challenger v{version} beats champion v{champion}: {evidence}.{fix}",
+                         comparison=comparison.to_dict(), partial_fix=repairs == "partial", repairs=repairs)
+    elif verdict == "evaluating":
+        decisions.record(lake, batch_id=batch_id, dag_id=DAG_ID, action="no_action", model_version=version,
+                         reason=f"challenger v{version} is ahead of champion v{champion} but not proven yet: "
+                                f"{evidence}; re-checked as labels arrive")
+    else:
+        decisions.record(lake, batch_id=batch_id, dag_id=DAG_ID, action="no_action", model_version=version,
+                         reason=f"challenger v{version} does not beat champion v{champion} by "
+                                f"{rules.min_improvement}: {evidence}")
+
+
 def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None) -> dict:
-    """Train, register and compare a challenger if today's assessment (or `trigger`) asks for one."""
+    """Train, register and compare a challenger if today's assessment (or `trigger`) asks for one;
+    `recheck`: re-compare the undecided challenger on the labelled rows it has not been judged on yet."""
     lake = Lake(config.storage_root)
     assessment = lake.read_json(lake.report_dir(batch_id) / "assessment.json", {}) or {}
     trigger = trigger or assessment.get("retrain")
     if not trigger:
         return {"batch_id": batch_id, "status": "not_due"}
+    if trigger == "recheck":
+        return recheck(config, batch_id)
+    state = build_state(config, batch_id)
     rules, target = config.challenger, config.model.target
-    train_ids, holdout_ids = training_window(lake, config, batch_id, trigger)
-    train, holdout = _load(lake, config, train_ids), _load(lake, config, holdout_ids)
-    problem = None
-    if len(train) < rules.min_rows:
-        problem = f"{len(train)} labelled rows in the window, fewer than min_rows {rules.min_rows}"
-    elif config.model.task == "binary_classification" and (
-        min(int(train[target].sum()), int((1 - train[target]).sum())) < rules.min_positives
-        or holdout.empty or not 0 < holdout[target].sum() < len(holdout)
-    ):
-        problem = "too few examples of a class in the window or the holdout"
+    onset = state.onset if trigger == "performance" else None
+    window = training_window(lake, config, batch_id, onset)
+    train, holdout, cut = window_rows(lake, config, window)
+    problem = _problem(config, window, train, holdout)
     if problem:
         decisions.record(lake, batch_id=batch_id, dag_id=DAG_ID, action="no_action",
                          reason=f"challenger not trained ({trigger}): {problem}")
@@ -108,23 +197,29 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
     train_key = f"challenger:{trigger}:{batch_id}:{data_hash}"
     existing = registry.find_by_tag("train_key", train_key)
     estimator = registry.load(existing.version) if existing else model.fit(config.model, train)
-
-    candidate_scores = model.predict_scores(estimator, config.model, holdout)
-    champion_scores = model.predict_scores(registry.load(champion.version), config.model, holdout)
-    comparison = paired_bootstrap(holdout[target], champion_scores, candidate_scores, metric=rules.metric,
-                                  rounds=rules.bootstrap_rounds, confidence=rules.confidence, seed=rules.seed)
-    metrics = model.evaluate(config.model, holdout[target], candidate_scores)
-    wins = comparison.wins_by(rules.min_improvement)
+    comparison, metrics = _compare(config, registry, champion.version, estimator, holdout)
+    verdict = _verdict(config, comparison)
+    bar = service_bar(state) if trigger == "performance" else None
+    repairs = _repairs(config, bar, comparison)
+    train_window, holdout_window = window.describe()
+    seen_until = max([*window.train, *window.holdout, *([window.split] if window.split else [])])
     tags = {
         "trigger": trigger,
         "trained_on": batch_id,
-        "train_window": f"{train_ids[0]}..{train_ids[-1]}",
+        "train_window": train_window,
         "train_rows": len(train),
-        "holdout_window": f"{holdout_ids[0]}..{holdout_ids[-1]}",
+        "holdout_window": holdout_window,
+        # the judged rows, so a re-check extends the same sequence: days, and a split day's first judged row
+        "holdout_days": json.dumps(window.holdout),
+        "holdout_split": json.dumps([window.split, cut] if window.split else None),
+        "seen_until": seen_until,
+        "last_look": seen_until,
         "data_hash": data_hash,
         "compared_with": champion.version,
-        "comparison": "passed" if wins else "failed",
+        "comparison": "passed" if verdict == "pending" else "failed",
         "comparison_detail": comparison.to_dict(),
+        **({"onset": window.onset} if window.onset else {}),
+        **({"repairs": repairs} if repairs else {}),
         **{f"metric_{k}": round(v, 5) for k, v in metrics.items()},
     }
     version, created = registry.register(estimator, train_key=train_key, tags=tags,
@@ -132,23 +227,66 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
                                                   "improvement": comparison.difference},
                                          run_name=f"challenger-{batch_id}")
     if created or registry.get(version).approval is None:
-        registry.set_tags(version, {"approval": "pending" if wins else "rejected"})
-    current = registry.aliases().get(CHALLENGER)
-    if current is None or int(version) >= int(current):  # a rerun of an old day never points it back
-        registry.set_alias(CHALLENGER, version)
+        registry.set_tags(version, {"approval": verdict})
+    _take_challenger_alias(registry, version)
     decisions.record(lake, batch_id=batch_id, dag_id=DAG_ID, action="register_challenger", model_version=version,
-                     reason=f"trained on {tags['train_window']} ({len(train)} rows), trigger {trigger}",
+                     reason=f"trained on {train_window} ({len(train)} rows), trigger {trigger}"
+                            + (f", onset {window.onset}" if window.onset else ""),
                      comparison=comparison.to_dict())
-    if wins:
-        decisions.record(lake, batch_id=batch_id, dag_id=DAG_ID, action="request_approval", model_version=version,
-                         reason=f"challenger v{version} beats champion v{champion.version}: {rules.metric} "
-                                f"{comparison.candidate:.3f} vs {comparison.baseline:.3f} "
-                                f"(+{comparison.difference:.3f}, CI {comparison.low:.3f}..{comparison.high:.3f})",
-                         comparison=comparison.to_dict())
-    else:
-        decisions.record(lake, batch_id=batch_id, dag_id=DAG_ID, action="no_action", model_version=version,
-                         reason=f"challenger v{version} does not beat champion v{champion.version} by "
-                                f"{rules.min_improvement}: {comparison.difference:+.3f} "
-                                f"(CI {comparison.low:.3f}..{comparison.high:.3f})")
-    return {"batch_id": batch_id, "status": "registered", "version": version, "wins": wins,
-            "improvement": round(comparison.difference, 4)}
+    # Announced on every run (the log keeps one line per identity): a run that died after registering
+    # still gets its request out on the retry.
+    _announce(lake, config, batch_id, version, champion.version, verdict, comparison, repairs, bar)
+    return {"batch_id": batch_id, "status": "registered", "version": version, "wins": verdict == "pending",
+            "verdict": verdict, "repairs": repairs, "improvement": round(comparison.difference, 4)}
+
+
+def _take_challenger_alias(registry: Registry, version: str) -> None:
+    """Point `challenger` at `version` (never back to an older one); an undecided one it replaces is
+    superseded (its evidence no longer grows: nobody re-checks it)."""
+    current = registry.by_alias(CHALLENGER)
+    if current is not None and int(version) < int(current.version):
+        return  # a rerun of an old day never points it back
+    if current is not None and current.version != version and current.approval == "evaluating":
+        registry.set_tags(current.version, {"approval": "superseded"})
+    registry.set_alias(CHALLENGER, version)
+
+
+def _judged_rows(lake: Lake, config: PipelineConfig, version: Version, through: str) -> pd.DataFrame:
+    """The rows a challenger is judged on, in time order: its holdout, then every labelled day after what
+    it has seen, up to `through`."""
+    tags = version.tags
+    split = json.loads(tags.get("holdout_split") or "null")
+    holdout = json.loads(tags.get("holdout_days") or "[]")
+    later = [b for b in labelled_batch_ids(lake, through) if b > tags["seen_until"]]
+    parts = []
+    if split:
+        parts.append(_load(lake, config, [split[0]]).iloc[int(split[1]):])
+    parts.append(_load(lake, config, [*holdout, *later]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def recheck(config: PipelineConfig, batch_id: str) -> dict:
+    """Extend an undecided challenger's comparison with the labelled rows since its last look."""
+    lake = Lake(config.storage_root)
+    registry = Registry(config)
+    challenger, champion = registry.by_alias(CHALLENGER), registry.by_alias(CHAMPION)
+    if challenger is None or challenger.approval != "evaluating" or champion is None:
+        return {"batch_id": batch_id, "status": "nothing_to_recheck"}
+    labelled = labelled_batch_ids(lake, batch_id)
+    if not labelled or labelled[-1] <= challenger.tags.get("last_look", ""):
+        return {"batch_id": batch_id, "status": "no_new_labels", "version": challenger.version}
+    rows = _judged_rows(lake, config, challenger, batch_id)
+    comparison, _ = _compare(config, registry, champion.version, registry.load(challenger.version), rows)
+    verdict = _verdict(config, comparison)
+    repairs = challenger.tags.get("repairs")
+    bar = None
+    if repairs:  # trained under a performance alert: the repair question is asked again on the longer sequence
+        bar = service_bar(build_state(config, batch_id))
+        repairs = _repairs(config, bar, comparison)
+    registry.set_tags(challenger.version, {
+        "last_look": labelled[-1], "approval": verdict, "comparison_detail": comparison.to_dict(),
+        "comparison": "passed" if verdict == "pending" else "failed", **({"repairs": repairs} if repairs else {})})
+    if verdict != "evaluating":
+        _announce(lake, config, batch_id, challenger.version, champion.version, verdict, comparison, repairs, bar)
+    return {"batch_id": batch_id, "status": "rechecked", "version": challenger.version, "verdict": verdict,
+            "e_value": comparison.e_value}

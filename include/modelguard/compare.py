@@ -1,4 +1,15 @@
-"""Paired comparison of two models scored on the same labelled rows (pure numpy)."""
+"""Paired comparison of two models scored on the same labelled rows (pure numpy).
+
+Two answers to "is the candidate better?" come from the same rows:
+- the metric (ROC AUC, PR AUC) of each model, with a paired bootstrap interval of the difference: what
+  a person reads;
+- an **anytime-valid** e-value of the per-row loss differences (Brier loss, in time order): what
+  decides. Its running value is a nonnegative supermartingale when the candidate is no better, so by
+  Ville's inequality the chance that it *ever* reaches 1/alpha is at most alpha. The comparison may
+  therefore be looked at every day as labels arrive, and a tie is never declared a win more often than
+  `alpha`, however many looks; a fixed-sample bootstrap looked at daily would cross by chance sooner or
+  later.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +18,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from modelguard.model import fast_auc
+
+# Bets of the mixture e-process: a small bet grows steadily on a small edge, a large one fast on a large
+# edge; their average is an e-process too and is within a factor len(BETS) of the best of them.
+BETS = (0.025, 0.05, 0.1, 0.2, 0.4, 0.7)
 
 
 def _metric(name: str):
@@ -25,22 +40,53 @@ class Comparison:
     baseline: float  # metric of the model we have (champion)
     candidate: float  # metric of the model we might switch to
     difference: float  # candidate - baseline
-    low: float  # confidence interval of the difference
+    low: float  # bootstrap confidence interval of the difference (for the reader)
     high: float
     rows: int
     positives: int
+    # anytime-valid evidence that the candidate's per-row loss is lower: the peak of the running e-process
+    # over the rows in time order (stopping where it first crosses 1/alpha is a valid stop, by Ville)
+    e_value: float | None = None
+    alpha: float = 0.05
 
     def wins_by(self, margin: float) -> bool:
-        """The candidate is better by at least `margin` and the whole interval is above zero."""
-        return self.difference >= margin and self.low > 0
+        """Better by at least `margin` on the metric, and the evidence suffices: e-value >= 1/alpha
+        (valid under repeated looks); without an e-value, the whole bootstrap interval above zero."""
+        if self.difference < margin:
+            return False
+        if self.e_value is not None:
+            return self.e_value >= 1 / self.alpha
+        return self.low > 0
 
     def to_dict(self) -> dict:
         return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
 
+def loss_differences(y_true, baseline_scores, candidate_scores) -> np.ndarray:
+    """Per-row Brier loss of the baseline minus the candidate's: in [-1, 1], > 0 where the candidate is better.
+    Scores are probabilities (clipped to [0, 1])."""
+    y = np.asarray(y_true, dtype=float)
+    a = np.clip(np.asarray(baseline_scores, dtype=float), 0, 1)
+    b = np.clip(np.asarray(candidate_scores, dtype=float), 0, 1)
+    return (a - y) ** 2 - (b - y) ** 2
+
+
+def e_process(differences: np.ndarray) -> np.ndarray:
+    """Running e-value against "the candidate is no better" (mean difference <= 0), one per row.
+
+    Each bet lambda multiplies the wealth by (1 + lambda * x) per row; under the null that is a
+    nonnegative supermartingale for x in [-1, 1] and lambda in [0, 1). The mixture over BETS is one too."""
+    x = np.clip(np.asarray(differences, dtype=float), -1, 1)
+    if x.size == 0:
+        return np.ones(0)
+    bets = np.asarray(BETS)[:, None]
+    return np.exp(np.cumsum(np.log1p(bets * x[None, :]), axis=1)).mean(axis=0)
+
+
 def paired_bootstrap(y_true, baseline_scores, candidate_scores, *, metric: str = "roc_auc", rounds: int = 300,
-                     confidence: float = 0.95, seed: int = 0) -> Comparison:
-    """Bootstrap the metric difference, resampling rows once for both models (a paired test)."""
+                     confidence: float = 0.95, seed: int = 0, alpha: float | None = 0.05) -> Comparison:
+    """The metric difference with a paired bootstrap interval (rows resampled once for both models) and,
+    unless `alpha` is None, the anytime-valid e-value of the rows in the order given (give them in time order)."""
     y = np.asarray(y_true).astype(int)
     a = np.asarray(baseline_scores, dtype=float)
     b = np.asarray(candidate_scores, dtype=float)
@@ -52,8 +98,13 @@ def paired_bootstrap(y_true, baseline_scores, candidate_scores, *, metric: str =
         diff = score(y[idx], b[idx]) - score(y[idx], a[idx])
         if diff == diff:
             diffs.append(diff)
-    alpha = (1 - confidence) / 2
-    low, high = (np.quantile(diffs, [alpha, 1 - alpha]) if diffs else (float("nan"), float("nan")))
+    quantile = (1 - confidence) / 2
+    low, high = (np.quantile(diffs, [quantile, 1 - quantile]) if diffs else (float("nan"), float("nan")))
     base, cand = score(y, a), score(y, b)
+    e_value = None
+    if alpha is not None:
+        running = e_process(loss_differences(y, a, b))
+        e_value = float(running.max()) if running.size else 1.0
     return Comparison(metric=metric, baseline=float(base), candidate=float(cand), difference=float(cand - base),
-                      low=float(low), high=float(high), rows=int(len(y)), positives=int(y.sum()))
+                      low=float(low), high=float(high), rows=int(len(y)), positives=int(y.sum()),
+                      e_value=e_value, alpha=alpha if alpha is not None else 0.05)

@@ -206,14 +206,23 @@ class ChallengerConfig(_Strict):
     metric: Literal["roc_auc", "pr_auc"] = "roc_auc"
     min_improvement: float = Field(0.01, ge=0)
     bootstrap_rounds: int = Field(300, ge=50)
-    confidence: float = Field(0.95, gt=0.5, lt=1)
+    confidence: float = Field(0.95, gt=0.5, lt=1, description="level of the bootstrap interval shown to a person")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="false-promotion rate of the anytime-valid champion-vs-"
+                                                          "challenger test, however many days it is looked at")
+    min_rows_after_onset: int = Field(500, ge=10, description="labelled rows since a performance drop's onset "
+                                                              "that a challenger needs to be trained on them")
+    history_share: float = Field(0.2, ge=0, lt=1, description="after an onset, at most this share of the "
+                                 "training rows comes from before it (recent history blended in, most recent first)")
     every_days: int = Field(14, ge=1, description="scheduled challenger cycle")
     seed: int = 7
 
 
 class PolicyConfig(_Strict):
     performance_window_days: int = Field(2, ge=1, description="labelled days pooled for realized performance")
-    max_metric_drop: float = Field(0.1, gt=0, description="drop below the champion's baseline that alerts")
+    max_metric_drop: float = Field(0.1, gt=0, description="drop below the service baseline that alerts; a "
+                                   "challenger within it of the service baseline repairs")
+    service_baseline: float | None = Field(None, gt=0, description="the metric level the service needs; default: "
+                                           "the first champion's score on the reference holdout")
     drift_days_to_retrain: int = Field(3, ge=1, description="consecutive drift days that trigger retraining")
     cooldown_days: int = Field(3, ge=0, description="minimum days between two retrainings")
     guardrail_days: int = Field(2, ge=1, description="labelled days after a promotion pooled for the rollback check")

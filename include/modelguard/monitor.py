@@ -19,7 +19,7 @@ from modelguard.compare import paired_bootstrap
 from modelguard.config import DriftConfig, PipelineConfig
 from modelguard.estimate import estimate
 from modelguard.evidently_html import save_report
-from modelguard.policy import State, decide
+from modelguard.policy import State, decide, onset_day
 from modelguard.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry
 from modelguard.runtime import quiet_libraries
 from modelguard.storage import Lake, parse_batch_id
@@ -218,6 +218,25 @@ def labelled_batch_ids(lake: Lake, batch_id: str) -> list[str]:
     return [b for b in lake.validated_ids("labels") if b <= batch_id and b in predicted]
 
 
+def _rescored(lake: Lake, config: PipelineConfig, registry: Registry, version: str, batch_ids: list[str]
+              ) -> tuple[pd.DataFrame, Any]:
+    """Labelled rows of `batch_ids` scored offline by `version` (loaded from the registry): (rows, scores)."""
+    key = config.model.id_column
+    frames = [pd.read_parquet(lake.validated("batches", b)).merge(
+        pd.read_parquet(lake.validated("labels", b))[[key, config.model.target]], on=key) for b in batch_ids]
+    rows = pd.concat(frames, ignore_index=True)
+    return rows, model.predict_scores(registry.load(version), config.model, rows)
+
+
+def served_metric_by_day(config: PipelineConfig, labelled: list[str]) -> list[tuple[str, float]]:
+    """(batch_id, the comparison metric of the champion that served it) for each labelled day measured."""
+    history = health_history(config)
+    served = history[(history["alias"] == CHAMPION) & (history["segment"] == "all")
+                     & (history["metric"] == config.challenger.metric)]
+    values = dict(zip(served["batch_id"], served["value"].astype(float), strict=True))
+    return [(b, values[b]) for b in labelled if b in values]
+
+
 def _days_between(earlier: str | None, later: str) -> int | None:
     if not earlier:
         return None
@@ -254,11 +273,15 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
     labelled = labelled_batch_ids(lake, batch_id)
 
     champion_metric = None
-    recent = _pooled(lake, config, labelled[-config.policy.performance_window_days:])
+    recent_days = labelled[-config.policy.performance_window_days:]
+    recent = _pooled(lake, config, recent_days)
     if champion is not None and recent is not None:
         scores = scores_of(recent, champion.version)
-        if scores is not None:
-            champion_metric = model.evaluate(config.model, recent[config.model.target], scores)[metric]
+        if scores is None:
+            # Just promoted: the days with labels were served by another version. Score them offline with
+            # this one, so a bad promotion shows at once instead of days of "no known performance".
+            recent, scores = _rescored(lake, config, registry, champion.version, recent_days)
+        champion_metric = model.evaluate(config.model, recent[config.model.target], scores)[metric]
 
     guardrail = None
     promoted_on = champion.tags.get("promoted_on") if champion else None
@@ -270,7 +293,8 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
             if ours is not None and theirs is not None:
                 guardrail = paired_bootstrap(pooled[config.model.target], ours, theirs, metric=metric,
                                              rounds=config.challenger.bootstrap_rounds,
-                                             confidence=config.challenger.confidence, seed=config.challenger.seed)
+                                             confidence=config.challenger.confidence, seed=config.challenger.seed,
+                                             alpha=config.challenger.alpha)
 
     versions = registry.versions()
     trained_on = [v.tags["trained_on"] for v in versions if v.tags.get("trained_on", "") <= batch_id
@@ -279,6 +303,19 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
     last_challenger = max(trained_on) if trained_on else None
     retrains = [v.tags["trained_on"] for v in versions
                 if v.tags.get("trigger") in ("performance", "drift") and v.tags.get("trained_on", "") <= batch_id]
+
+    service_baseline = config.policy.service_baseline
+    if service_baseline is None:
+        first = next((v for v in versions if v.tags.get("trigger") == "init" and f"metric_{metric}" in v.tags), None)
+        service_baseline = float(first.tags[f"metric_{metric}"]) if first else None
+    bar = service_baseline if service_baseline is not None else (
+        float(champion.tags[f"metric_{metric}"]) if champion and f"metric_{metric}" in champion.tags else None)
+    onset = onset_day(served_metric_by_day(config, labelled), bar, config.policy.max_metric_drop) \
+        if bar is not None else None
+    seen = [v.tags.get("seen_until") for v in versions if v.tags.get("trigger") == "performance"
+            and onset and v.tags.get("onset") == onset and v.tags.get("trained_on", "") <= batch_id]
+    repairs = challenger.tags.get("repairs") if challenger else None
+    last_look = challenger.tags.get("last_look") if challenger else None
 
     return State(
         batch_id=batch_id,
@@ -295,6 +332,13 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
         if previous_champion and f"metric_{metric}" in previous_champion.tags else None,
         challenger_pending=bool(challenger and challenger.approval == "pending"
                                 and not challenger.approval_expired(batch_id, config.policy.approval_ttl_days)),
+        challenger_repairs={"yes": True, "partial": False}.get(repairs) if repairs else None,
+        challenger_evaluating=bool(challenger and challenger.approval == "evaluating" and labelled
+                                   and (last_look is None or labelled[-1] > last_look)),
+        latest_labelled=labelled[-1] if labelled else None,
+        onset=onset,
+        retrained_through=max([s for s in seen if s], default=None),
+        service_baseline=service_baseline,
         days_since_retrain=_days_between(max(retrains) if retrains else None, batch_id),
         days_since_challenger=_days_between(last_challenger or first_day, batch_id),
     )

@@ -7,8 +7,14 @@ champion. Rules, in the field guide's spirit:
 - covariate drift alone alerts, and triggers a retrain only when it persists; a challenger that
   does not beat the champion on later labelled rows is never promoted, so drift alone cannot
   promote;
-- a realized performance drop (concept drift) alerts and triggers retraining;
-- cooldown: no retraining within `cooldown_days` of the last, nor while a challenger awaits approval;
+- a realized performance drop (concept drift) alerts and triggers retraining. The drop is measured
+  against one bar for the service (`policy.service_baseline`, by default the first champion's reference
+  score), not against whichever version serves now: a bad promotion must not lower the bar it is judged by;
+- while the drop holds, retraining goes on each day that brings new labels, until a challenger that
+  repairs (within `max_metric_drop` of the bar) awaits approval; a partial fix keeps the search going;
+- cooldown: no drift- or schedule-triggered retraining within `cooldown_days` of the last real attempt
+  (a registered challenger), nor while a challenger awaits approval;
+- an undecided challenger (ahead, not yet proven) is re-checked as new labels arrive (anytime-valid test);
 - a promotion that proves worse than the previous champion on the same rows is rolled back, if the
   previous champion is healthy on them.
 """
@@ -33,9 +39,15 @@ class State:
     champion_version: str | None = None
     champion_metric: float | None = None  # realized, pooled over the last labelled days
     champion_baseline: float | None = None  # the same metric on the champion's own holdout
+    service_baseline: float | None = None  # the level the service needs: drops are measured against it
     guardrail: Comparison | None = None  # previous champion (candidate) vs champion, post-promotion rows
     previous_champion_baseline: float | None = None  # the previous champion's metric on its own holdout
     challenger_pending: bool = False
+    challenger_repairs: bool | None = None  # the pending challenger restores the service level (None: not known)
+    challenger_evaluating: bool = False  # an undecided challenger, and labels it has not seen yet
+    latest_labelled: str | None = None  # the latest labelled day
+    onset: str | None = None  # first day of the current run of labelled days below the service bar
+    retrained_through: str | None = None  # latest labelled day seen by a challenger trained since the onset
     days_since_retrain: int | None = None
     days_since_challenger: int | None = None  # since the last challenger was trained, any trigger
 
@@ -57,14 +69,17 @@ def decide(state: State, config: PipelineConfig) -> list[Action]:
         # Performance of earlier labelled days and the rollback guardrail still count.
 
     performance_drop = None
-    if state.champion_metric is not None and state.champion_baseline is not None:
-        performance_drop = state.champion_baseline - state.champion_metric
+    bar = service_bar(state)
+    if state.champion_metric is not None and bar is not None:
+        performance_drop = bar - state.champion_metric
         if performance_drop > policy.max_metric_drop:
             actions.append(Action(
                 "performance_alert",
                 f"champion v{state.champion_version} {config.challenger.metric} {state.champion_metric:.3f} is "
-                f"{performance_drop:.3f} below its baseline {state.champion_baseline:.3f}",
-                {"realized": state.champion_metric, "baseline": state.champion_baseline, "drop": performance_drop},
+                f"{performance_drop:.3f} below the service baseline {bar:.3f}"
+                + (f" (since {state.onset})" if state.onset else ""),
+                {"realized": state.champion_metric, "baseline": bar, "drop": performance_drop,
+                 "champion_baseline": state.champion_baseline, "onset": state.onset},
             ))
 
     if state.batch_status in USABLE:
@@ -97,18 +112,55 @@ def decide(state: State, config: PipelineConfig) -> list[Action]:
     if trigger:
         actions.append(Action("retrain", trigger[1], {"trigger": trigger[0]}))
     if not actions:
-        actions.append(Action("no_action", "quiet day: no drift, no performance drop, nothing to promote"))
+        actions.append(Action("no_action", _no_action_reason(state, bar)))
     return actions
+
+
+def service_bar(state: State) -> float | None:
+    """The level drops are measured against: the service baseline, else (not known) the champion's own."""
+    return state.service_baseline if state.service_baseline is not None else state.champion_baseline
+
+
+def _no_action_reason(state: State, bar: float | None) -> str:
+    """A day without actions is called quiet only when the champion is known to meet the service level."""
+    if state.champion_metric is None:
+        return (f"no drift; no labelled rows scored by champion v{state.champion_version} yet, so its "
+                "performance is not known: nothing to act on")
+    if bar is not None and state.champion_metric < bar:
+        return (f"no drift; champion v{state.champion_version} {state.champion_metric:.3f} is below the service "
+                f"baseline {bar:.3f} but within max_metric_drop: watching")
+    return "quiet day: no drift, no performance drop, nothing to promote"
+
+
+def onset_day(days: list[tuple[str, float]], bar: float, tolerance: float) -> str | None:
+    """First day of the trailing run of labelled days whose served metric is below `bar - tolerance`
+    (`days`: (batch_id, metric) in day order); None when the latest labelled day meets the bar."""
+    onset = None
+    for batch_id, value in reversed(days):
+        if value == value and value >= bar - tolerance:
+            break
+        onset = batch_id
+    return onset
 
 
 def _retrain_trigger(state: State, config: PipelineConfig, performance_drop: float | None) -> tuple[str, str] | None:
     policy = config.policy
-    if state.batch_status not in USABLE or state.challenger_pending:
-        return None
-    if state.days_since_retrain is not None and state.days_since_retrain < policy.cooldown_days:
+    if state.batch_status not in USABLE:
         return None
     if performance_drop is not None and performance_drop > policy.max_metric_drop:
-        return "performance", "realized performance dropped below the champion's baseline"
+        # No cooldown here: each day that brings labels the last attempt has not seen is a chance to repair.
+        if state.challenger_pending and state.challenger_repairs is not False:
+            return None  # a repair (or a challenger not judged against the bar) awaits a person's approval
+        if state.retrained_through and state.latest_labelled and state.retrained_through >= state.latest_labelled:
+            return None  # no labels since the last challenger: it would learn nothing new
+        return "performance", "realized performance dropped below the service baseline" + (
+            "; the challenger awaiting approval is only a partial fix" if state.challenger_pending else "")
+    if state.challenger_pending:
+        return None
+    if state.challenger_evaluating:
+        return "recheck", "the undecided challenger is re-checked on labels it has not seen"
+    if state.days_since_retrain is not None and state.days_since_retrain < policy.cooldown_days:
+        return None
     if state.drift_streak >= policy.drift_days_to_retrain:
         return "drift", f"features drifted {state.drift_streak} days in a row"
     if state.days_since_challenger is None or state.days_since_challenger >= config.challenger.every_days:
