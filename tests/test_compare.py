@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from modelguard.compare import e_process, loss_differences, paired_bootstrap
+from modelguard.compare import e_process, paired_bootstrap, rank_differences
 from modelguard.model import fast_auc
 
 
@@ -68,7 +68,7 @@ def test_repeated_daily_looks_keep_the_false_promotion_rate() -> None:
         rng, signal, y = _labelled(days * rows, 1000 + seed)
         a = _probability(2 * signal - 4 + rng.normal(size=len(y)))
         b = _probability(2 * signal - 4 + rng.normal(size=len(y)))
-        running = e_process(loss_differences(y, a, b))
+        running = e_process(rank_differences(y, a, b))
         promoted += bool((running[rows - 1::rows] >= 1 / alpha).any()) or bool(running.max() >= 1 / alpha)
     assert promoted / sequences <= alpha, f"{promoted} of {sequences} ties promoted"
 
@@ -76,6 +76,17 @@ def test_repeated_daily_looks_keep_the_false_promotion_rate() -> None:
 def test_a_clear_winner_is_found_within_days_under_daily_looks() -> None:
     found = [_looks(seed, noise_a=2.0, noise_b=0.3, days=10, rows=1000, alpha=0.05) for seed in range(5)]
     assert all(day is not None and day <= 3 for day in found), found
+
+
+def test_rank_differences_average_to_the_auc_difference() -> None:
+    rng, signal, y = _labelled(20_000, 5)
+    a = signal + rng.normal(scale=2.0, size=len(y))
+    b = signal + rng.normal(scale=0.5, size=len(y))
+    units = rank_differences(y, a, b)
+    assert len(units) <= y.sum() and np.all(np.abs(units) <= 1)
+    assert abs(units.mean() - (fast_auc(y, b) - fast_auc(y, a))) < 0.03
+    # one unit per positive with negatives before it: positives, then a negative, then a positive
+    assert rank_differences(np.array([1, 0, 1]), np.array([0.9, 0.5, 0.1]), np.array([0.1, 0.5, 0.9])).tolist() == [1.0]
 
 
 def test_e_process_is_one_at_the_start_and_grows_only_with_evidence() -> None:

@@ -345,6 +345,11 @@ def test_an_approval_request_says_how_to_approve_and_links_the_mlflow_version(tm
     ({"action": "drift_alert", "model_version": "1"}, "Drift alert"),
     ({"action": "performance_alert", "model_version": "1"}, "Performance alert"),
     ({"action": "quarantine_batch", "kind": "labels"}, "Label file quarantined"),
+    # a challenger that beats the champion without restoring the service level says so before it is approved
+    ({"action": "request_approval", "model_version": "5", "partial_fix": True},
+     "Approval requested for v5 (PARTIAL FIX: below the service level)"),
+    ({"action": "request_approval", "model_version": "6", "partial_fix": False, "repairs": "yes"},
+     "Approval requested for v6"),
     ({"action": "no_action", "alert": "missing_batch"}, "Batch missing"),
     # an approval that went nowhere: the person who gave it hears why
     ({"action": "no_action", "alert": "approval_refused", "model_version": "5"}, "Approval of v5 refused"),

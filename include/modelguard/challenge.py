@@ -47,10 +47,13 @@ class Window:
     onset: str | None = None
 
     def describe(self) -> tuple[str, str]:
-        train = [*self.history, *self.train, *([f"{self.split} (first {1 - SPLIT_HOLDOUT_SHARE:.0%})"]
-                                               if self.split else [])]
+        """(training window, holdout window) for a person: days, a split day's part, history blended in."""
+        train = [*self.train, *([f"{self.split} (first {1 - SPLIT_HOLDOUT_SHARE:.0%})"] if self.split else [])]
         holdout = [*([f"{self.split} (last {SPLIT_HOLDOUT_SHARE:.0%})"] if self.split else []), *self.holdout]
-        return (f"{train[0]}..{train[-1]}" if train else "-", f"{holdout[0]}..{holdout[-1]}" if holdout else "-")
+        trained = f"{train[0]}..{train[-1]}" if len(train) > 1 else (train[0] if train else "-")
+        if self.history:
+            trained += f" + history {self.history[0]}..{self.history[-1]} (capped)"
+        return trained, f"{holdout[0]}..{holdout[-1]}" if len(holdout) > 1 else (holdout[0] if holdout else "-")
 
 
 def training_window(lake: Lake, config: PipelineConfig, batch_id: str, onset: str | None = None) -> Window:
@@ -138,7 +141,7 @@ def _verdict(config: PipelineConfig, comparison: Comparison) -> str:
 
 
 def _repairs(config: PipelineConfig, bar: float | None, comparison: Comparison) -> str | None:
-    """Under a performance alert: does the challenger restore the metric to within max_metric_drop of the bar?"""
+    """Does the challenger restore the metric to within max_metric_drop of the service bar? (None: no bar known)"""
     if bar is None:
         return None
     return "yes" if comparison.candidate >= bar - config.policy.max_metric_drop else "partial"
@@ -199,7 +202,7 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
     estimator = registry.load(existing.version) if existing else model.fit(config.model, train)
     comparison, metrics = _compare(config, registry, champion.version, estimator, holdout)
     verdict = _verdict(config, comparison)
-    bar = service_bar(state) if trigger == "performance" else None
+    bar = service_bar(state)  # every challenger is told whether it would restore the service level
     repairs = _repairs(config, bar, comparison)
     train_window, holdout_window = window.describe()
     seen_until = max([*window.train, *window.holdout, *([window.split] if window.split else [])])
@@ -278,11 +281,8 @@ def recheck(config: PipelineConfig, batch_id: str) -> dict:
     rows = _judged_rows(lake, config, challenger, batch_id)
     comparison, _ = _compare(config, registry, champion.version, registry.load(challenger.version), rows)
     verdict = _verdict(config, comparison)
-    repairs = challenger.tags.get("repairs")
-    bar = None
-    if repairs:  # trained under a performance alert: the repair question is asked again on the longer sequence
-        bar = service_bar(build_state(config, batch_id))
-        repairs = _repairs(config, bar, comparison)
+    bar = service_bar(build_state(config, batch_id))  # the repair question, asked again on the longer sequence
+    repairs = _repairs(config, bar, comparison)
     registry.set_tags(challenger.version, {
         "last_look": labelled[-1], "approval": verdict, "comparison_detail": comparison.to_dict(),
         "comparison": "passed" if verdict == "pending" else "failed", **({"repairs": repairs} if repairs else {})})

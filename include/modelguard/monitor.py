@@ -26,7 +26,8 @@ from modelguard.storage import Lake, parse_batch_id
 
 DAG_ID = "modelguard_monitor"
 SCORE_COLUMN = "score"
-SMALL_SAMPLE_ROWS = 1000  # up to this many reference rows Evidently picks p-value tests, above it distances
+SMALL_SAMPLE_ROWS = 1000
+MAX_ROLLBACK_CANDIDATES = 3  # versions that served before, tried as rollback targets under a drop  # up to this many reference rows Evidently picks p-value tests, above it distances
 
 
 def _sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
@@ -208,7 +209,8 @@ def measure_performance(config: PipelineConfig, batch_id: str) -> dict:
 
 
 def _pooled(lake: Lake, config: PipelineConfig, batch_ids: list[str]) -> pd.DataFrame | None:
-    frames = [f for f in (labelled_predictions(lake, config, b) for b in batch_ids) if f is not None]
+    frames = [f.assign(_batch_id=b) for f, b in ((labelled_predictions(lake, config, b), b) for b in batch_ids)
+              if f is not None]
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
@@ -216,6 +218,54 @@ def labelled_batch_ids(lake: Lake, batch_id: str) -> list[str]:
     """Accepted, scored batches with validated labels, up to today, in order."""
     predicted = set(lake.prediction_ids())
     return [b for b in lake.validated_ids("labels") if b <= batch_id and b in predicted]
+
+
+def _guardrail(lake: Lake, config: PipelineConfig, registry: Registry, labelled: list[str], champion, previous,
+               versions: list, search: bool):
+    """(comparison, the version it is about) of a rollback target against the champion, on the labelled days
+    since the champion's promotion. The target is `previous_champion`; when the champion is below the
+    service bar (`search`), the other versions that served before are tried too, newest first (after two
+    promotions under a concept that has now reverted, the version that serves the old concept well may be
+    further back). A version that did not shadow-score those days is scored offline."""
+    promoted_on = champion.tags.get("promoted_on") if champion else None
+    if not (champion and promoted_on):
+        return None, previous
+    after = [b for b in labelled if b > promoted_on][-config.policy.guardrail_days:]
+    pooled = _pooled(lake, config, after) if len(after) >= config.policy.guardrail_days else None
+    if pooled is None:
+        return None, previous
+    ours = scores_of(pooled, champion.version)
+    if ours is None:
+        return None, previous
+    candidates = [previous] if previous else []
+    if search:
+        served = [v for v in reversed(versions) if v.version not in (champion.version, previous and previous.version)
+                  and (v.tags.get("trigger") == "init" or "promoted_on" in v.tags)]
+        candidates += served[:MAX_ROLLBACK_CANDIDATES - len(candidates)]
+    rules, first = config.challenger, None
+    for candidate in candidates:
+        theirs = scores_of(pooled, candidate.version)
+        if theirs is None:
+            if not search:
+                continue
+            theirs = pd.Series(model.predict_scores(registry.load(candidate.version), config.model,
+                                                    _with_features(lake, config, pooled)))
+        comparison = paired_bootstrap(pooled[config.model.target], ours, theirs, metric=rules.metric,
+                                      rounds=rules.bootstrap_rounds, confidence=rules.confidence, seed=rules.seed,
+                                      alpha=rules.alpha)
+        first = first or (comparison, candidate)
+        if comparison.wins_by(config.policy.rollback_margin):
+            return comparison, candidate
+    return first if first else (None, previous)
+
+
+def _with_features(lake: Lake, config: PipelineConfig, pooled: pd.DataFrame) -> pd.DataFrame:
+    """Pooled labelled predictions with their batches' feature columns, in the same row order."""
+    key = config.model.id_column
+    days = list(dict.fromkeys(pooled["_batch_id"])) if "_batch_id" in pooled else []
+    features = pd.concat([pd.read_parquet(lake.validated("batches", b), columns=[key, *config.model.features.all])
+                          for b in days], ignore_index=True)
+    return pooled[[key]].merge(features, on=key, how="left")
 
 
 def _rescored(lake: Lake, config: PipelineConfig, registry: Registry, version: str, batch_ids: list[str]
@@ -283,19 +333,6 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
             recent, scores = _rescored(lake, config, registry, champion.version, recent_days)
         champion_metric = model.evaluate(config.model, recent[config.model.target], scores)[metric]
 
-    guardrail = None
-    promoted_on = champion.tags.get("promoted_on") if champion else None
-    if champion and previous_champion and promoted_on:
-        after = [b for b in labelled if b > promoted_on][-config.policy.guardrail_days:]
-        pooled = _pooled(lake, config, after) if len(after) >= config.policy.guardrail_days else None
-        if pooled is not None:
-            ours, theirs = scores_of(pooled, champion.version), scores_of(pooled, previous_champion.version)
-            if ours is not None and theirs is not None:
-                guardrail = paired_bootstrap(pooled[config.model.target], ours, theirs, metric=metric,
-                                             rounds=config.challenger.bootstrap_rounds,
-                                             confidence=config.challenger.confidence, seed=config.challenger.seed,
-                                             alpha=config.challenger.alpha)
-
     versions = registry.versions()
     trained_on = [v.tags["trained_on"] for v in versions if v.tags.get("trained_on", "") <= batch_id
                   and v.tags.get("trained_on") and v.tags.get("trigger") != "init"]
@@ -312,6 +349,9 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
         float(champion.tags[f"metric_{metric}"]) if champion and f"metric_{metric}" in champion.tags else None)
     onset = onset_day(served_metric_by_day(config, labelled), bar, config.policy.max_metric_drop) \
         if bar is not None else None
+    below_bar = champion_metric is not None and bar is not None and champion_metric < bar - config.policy.max_metric_drop
+    guardrail, fallback = _guardrail(lake, config, registry, labelled, champion, previous_champion, versions,
+                                     search=below_bar)
     seen = [v.tags.get("seen_until") for v in versions if v.tags.get("trigger") == "performance"
             and onset and v.tags.get("onset") == onset and v.tags.get("trained_on", "") <= batch_id]
     repairs = challenger.tags.get("repairs") if challenger else None
@@ -328,8 +368,9 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
         champion_metric=champion_metric,
         champion_baseline=float(champion.tags[f"metric_{metric}"]) if champion and f"metric_{metric}" in champion.tags else None,
         guardrail=guardrail,
-        previous_champion_baseline=float(previous_champion.tags[f"metric_{metric}"])
-        if previous_champion and f"metric_{metric}" in previous_champion.tags else None,
+        previous_champion_baseline=float(fallback.tags[f"metric_{metric}"])
+        if fallback and f"metric_{metric}" in fallback.tags else None,
+        rollback_to=fallback.version if fallback and guardrail else None,
         challenger_pending=bool(challenger and challenger.approval == "pending"
                                 and not challenger.approval_expired(batch_id, config.policy.approval_ttl_days)),
         challenger_repairs={"yes": True, "partial": False}.get(repairs) if repairs else None,

@@ -164,6 +164,9 @@ def decision_message(config: PipelineConfig, decision: Mapping[str, Any], run_ur
     headline = _HEADLINES.get(event, event).format(version=version or "?")
     if event == "quarantine_batch" and decision.get("kind") == "labels":
         headline = "Label file quarantined"
+    if event == "request_approval" and decision.get("partial_fix"):
+        # what a person approves must be plain from the subject: this one beats the champion, does not repair
+        headline += " (PARTIAL FIX: below the service level)"
     subject = f"[modelguard] {headline}: {model}, batch {batch_id}"
     links = decision_links(config, decision)
     if run_url:

@@ -41,7 +41,8 @@ class State:
     champion_baseline: float | None = None  # the same metric on the champion's own holdout
     service_baseline: float | None = None  # the level the service needs: drops are measured against it
     guardrail: Comparison | None = None  # previous champion (candidate) vs champion, post-promotion rows
-    previous_champion_baseline: float | None = None  # the previous champion's metric on its own holdout
+    previous_champion_baseline: float | None = None  # the rollback target's metric on its own holdout
+    rollback_to: str | None = None  # the version the guardrail compared (previous champion, or an earlier one)
     challenger_pending: bool = False
     challenger_repairs: bool | None = None  # the pending challenger restores the service level (None: not known)
     challenger_evaluating: bool = False  # an undecided challenger, and labels it has not seen yet
@@ -103,8 +104,9 @@ def decide(state: State, config: PipelineConfig) -> list[Action]:
         actions.append(Action(
             "rollback",
             f"since its promotion, champion v{state.champion_version} scores {guardrail.baseline:.3f} against "
-            f"{guardrail.candidate:.3f} for the previous champion on the same rows",
-            {"comparison": guardrail.to_dict()},
+            f"{guardrail.candidate:.3f} for "
+            + (f"v{state.rollback_to}" if state.rollback_to else "the previous champion") + " on the same rows",
+            {"comparison": guardrail.to_dict(), "rollback_to": state.rollback_to},
         ))
         return actions  # no retraining on the day of a rollback: first restore the stable model
 

@@ -226,7 +226,8 @@ def _record_rejections(lake: Lake, registry: Registry, batch_id: str) -> list[st
     requested = {e["model_version"] for e in decisions.read_decisions(lake) if e["action"] == "request_approval"}
     logged = []
     for version in registry.versions():
-        if version.version not in requested or version.approval != "rejected" or version.tags.get(REJECTION_LOGGED_TAG):
+        if version.version not in requested or version.approval != "rejected" or version.tags.get(REJECTION_LOGGED_TAG) \
+                or version.tags.get("rolled_back_on"):  # rejected by a rollback, which the log already says
             continue
         by = version.tags.get("rejected_by") or "a person in the MLflow registry"
         decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="no_action",
@@ -257,13 +258,15 @@ def registry_requests(config: PipelineConfig) -> list[dict]:
                 found.append({"version": version.version, "request": "champion_moved"})
         elif _awaits_promotion(version):
             found.append({"version": version.version, "request": "approved"})
-        elif version.approval == "rejected" and version.version in requested and not tags.get(REJECTION_LOGGED_TAG):
+        elif version.approval == "rejected" and version.version in requested and not tags.get(REJECTION_LOGGED_TAG) \
+                and not tags.get("rolled_back_on"):
             found.append({"version": version.version, "request": "rejected"})
     return found
 
 
 def rollback(config: PipelineConfig, batch_id: str, version: str | None = None, by: str = "modelguard") -> dict:
-    """Restore `version` (manual) or, if today's assessment asks for it, `previous_champion`."""
+    """Restore `version` (manual) or, if today's assessment asks for it, the version its guardrail found
+    better (`previous_champion`, or an earlier champion when the concept went back further)."""
     lake = Lake(config.storage_root)
     repair(config)
     registry = Registry(config)
@@ -280,8 +283,8 @@ def rollback(config: PipelineConfig, batch_id: str, version: str | None = None, 
                              reason=f"the rollback of v{named[CHAMPION]} asked on {batch_id} no longer applies: "
                                     f"champion is now v{champion.version}")
             return {"batch_id": batch_id, "status": "superseded", "version": champion.version}
-        previous = registry.get(named[PREVIOUS_CHAMPION]) if named.get(PREVIOUS_CHAMPION) \
-            else registry.by_alias(PREVIOUS_CHAMPION)
+        target = (assessment.get("state") or {}).get("rollback_to") or named.get(PREVIOUS_CHAMPION)
+        previous = registry.get(target) if target else registry.by_alias(PREVIOUS_CHAMPION)
         if previous is None:
             return {"batch_id": batch_id, "status": "no_previous_champion"}
         version = previous.version
