@@ -69,7 +69,7 @@ def training_window(lake: Lake, config: PipelineConfig, batch_id: str, onset: st
     if len(after) == 1:
         return Window(train=[], holdout=[], history=history, split=after[0], onset=onset)
     judged = max(1, min(rules.holdout_days, len(after) // 2))
-    return Window(train=after[:-judged], holdout=after[-judged:], history=history, onset=onset)
+    return Window(train=after[:-judged][-rules.window_days:], holdout=after[-judged:], history=history, onset=onset)
 
 
 def _load(lake: Lake, config: PipelineConfig, batch_ids: list[str]) -> pd.DataFrame:
@@ -87,9 +87,9 @@ def _load(lake: Lake, config: PipelineConfig, batch_ids: list[str]) -> pd.DataFr
 
 
 def window_rows(lake: Lake, config: PipelineConfig, window: Window) -> tuple[pd.DataFrame, pd.DataFrame, int | None]:
-    """(training rows, holdout rows, the split day's first judged row) of a window. History before an
-    onset is capped at `history_share` of the training rows, most recent rows first: the new concept must
-    dominate what is learnt."""
+    """(training rows, holdout rows, the split day's first judged row) of a window. While the rows since an
+    onset are fewer than `min_rows`, history before it is blended in, capped at `history_share` of the
+    training rows, most recent rows first: the new concept must dominate what is learnt."""
     train, holdout = _load(lake, config, window.train), _load(lake, config, window.holdout)
     cut = None
     if window.split:
@@ -97,7 +97,7 @@ def window_rows(lake: Lake, config: PipelineConfig, window: Window) -> tuple[pd.
         cut = int(round(len(day) * (1 - SPLIT_HOLDOUT_SHARE)))
         train = pd.concat([train, day.iloc[:cut]], ignore_index=True)
         holdout = pd.concat([day.iloc[cut:], holdout], ignore_index=True)
-    if window.history:
+    if window.history and len(train) < config.challenger.min_rows:  # history only while new rows are few
         share = config.challenger.history_share
         cap = int(len(train) * share / (1 - share))
         history = _load(lake, config, window.history).tail(cap) if cap else pd.DataFrame()

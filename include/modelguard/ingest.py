@@ -20,7 +20,7 @@ from modelguard.batch_days import batch_clock
 from modelguard.config import PipelineConfig
 from modelguard.storage import Lake, atomic_path
 from modelguard.suites import batch_parameters
-from modelguard.validation import ValidationResult, validate
+from modelguard.validation import ValidationResult, validate, validate_parquet
 
 DAG_ID = "modelguard_ingest"
 
@@ -57,6 +57,26 @@ def read_landed(path: Path, timestamp_column: str | None = None, name: str | Non
         duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
         raise ValueError(f"cannot use {name}: duplicate column names {duplicated}")
     return frame
+
+
+def landed_parquet_columns(path: Path, name: str | None = None) -> list[str]:
+    """The columns of a landed parquet file, from its footer alone (the rows are streamed later); any
+    failure becomes a ValueError saying what is wrong, worded as `read_landed` words it."""
+    import pyarrow.parquet as pq
+
+    name = name or path.name
+    if path.stat().st_size == 0:
+        raise ValueError(f"cannot read {name}: the file is empty (0 bytes)")
+    try:
+        names = pq.ParquetFile(path).schema_arrow.names
+    except ValueError as error:
+        raise ValueError(f"cannot read {name}: {error}") from None
+    except Exception as error:  # noqa: BLE001 - any other reader error means the file is unusable
+        raise ValueError(f"cannot read {name}: {type(error).__name__}: {error}") from None
+    duplicated = sorted({c for c in names if names.count(c) > 1})
+    if duplicated:
+        raise ValueError(f"cannot use {name}: duplicate column names {duplicated}")
+    return names
 
 
 def _report_html(batch_id: str, kind: str, source: Path, result: ValidationResult) -> str:
@@ -134,6 +154,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _streamed(path: Path, name: str, suite: dict, id_column: str, parameters: dict) -> ValidationResult:
+    """validate_parquet, with a row group that cannot be decoded reported like any unreadable file."""
+    import pyarrow as pa
+
+    try:
+        return validate_parquet(path, suite, id_column, parameters)
+    except (pa.ArrowException, OSError) as error:  # a corrupt page deep in the file: the file is unusable
+        raise ValueError(f"cannot read {name}: {type(error).__name__}: {error}") from None
+
+
 def check_file(lake: Lake, config: PipelineConfig, kind: str, batch_id: str, source: Path) -> ValidationResult:
     """Validate one landed file (batches or labels) and file it as validated or quarantined."""
     suite = lake.read_json(lake.expectation_suite(kind))
@@ -146,15 +176,21 @@ def check_file(lake: Lake, config: PipelineConfig, kind: str, batch_id: str, sou
         copied = not source.name.endswith(".csv")
         if copied:
             shutil.copyfile(source, snapshot)
+        frame = None
         try:
-            frame = read_landed(snapshot if copied else source,
-                                config.model.timestamp_column if kind == "batches" else None, name=source.name)
             schedule = config.schedule
             parameters = batch_parameters(batch_id, now=batch_clock(dt.datetime.now(dt.UTC), schedule),
                                           timezone=schedule.timezone) if kind == "batches" else {}
-            result = validate(frame, suite, config.model.id_column, parameters)
+            if copied and kind == "batches":
+                # Streamed: a batch of any size is validated in chunks of rows, never held whole in memory.
+                landed_parquet_columns(snapshot, source.name)
+                result = _streamed(snapshot, source.name, suite, config.model.id_column, parameters)
+            else:
+                frame = read_landed(snapshot if copied else source,
+                                    config.model.timestamp_column if kind == "batches" else None, name=source.name)
+                result = validate(frame, suite, config.model.id_column, parameters)
         except ValueError as error:
-            frame, result = None, _unreadable(error)
+            result = _unreadable(error)
         if result.accepted and kind == "labels":
             unknown = _unknown_label_ids(lake, config, batch_id, frame)
             if unknown:

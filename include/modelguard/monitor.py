@@ -19,7 +19,7 @@ from modelguard.compare import paired_bootstrap
 from modelguard.config import DriftConfig, PipelineConfig
 from modelguard.estimate import estimate
 from modelguard.evidently_html import save_report
-from modelguard.policy import State, decide, onset_day
+from modelguard.policy import State, decide, onset_day, service_bar
 from modelguard.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry
 from modelguard.runtime import quiet_libraries
 from modelguard.storage import Lake, parse_batch_id
@@ -221,35 +221,38 @@ def labelled_batch_ids(lake: Lake, batch_id: str) -> list[str]:
 
 
 def _guardrail(lake: Lake, config: PipelineConfig, registry: Registry, labelled: list[str], champion, previous,
-               versions: list, search: bool):
-    """(comparison, the version it is about) of a rollback target against the champion, on the labelled days
-    since the champion's promotion. The target is `previous_champion`; when the champion is below the
-    service bar (`search`), the other versions that served before are tried too, newest first (after two
-    promotions under a concept that has now reverted, the version that serves the old concept well may be
-    further back). A version that did not shadow-score those days is scored offline."""
-    promoted_on = champion.tags.get("promoted_on") if champion else None
-    if not (champion and promoted_on):
-        return None, previous
-    after = [b for b in labelled if b > promoted_on][-config.policy.guardrail_days:]
-    pooled = _pooled(lake, config, after) if len(after) >= config.policy.guardrail_days else None
+               versions: list, search_days: list[str] | None):
+    """(comparison, the version it is about) of a rollback target against the champion.
+
+    Normally the target is `previous_champion`, compared on the labelled days since the champion's
+    promotion (rows both shadow-scored). When the champion is short of the service level (`search_days`:
+    the latest labelled days since the onset) the question is "did an earlier champion serve this concept
+    well?": the versions that served before are tried, newest first, on those days, scored offline where
+    they did not shadow-score; after a concept reverts, the version that fits it may be promotions back."""
+    search = bool(search_days)
+    if search:
+        days = search_days
+    else:
+        promoted_on = champion.tags.get("promoted_on") if champion else None
+        days = [b for b in labelled if promoted_on and b > promoted_on][-config.policy.guardrail_days:]
+        if len(days) < config.policy.guardrail_days:
+            return None, previous
+    pooled = _pooled(lake, config, days) if champion and days else None
     if pooled is None:
-        return None, previous
-    ours = scores_of(pooled, champion.version)
-    if ours is None:
         return None, previous
     candidates = [previous] if previous else []
     if search:
         served = [v for v in reversed(versions) if v.version not in (champion.version, previous and previous.version)
                   and (v.tags.get("trigger") == "init" or "promoted_on" in v.tags)]
         candidates += served[:MAX_ROLLBACK_CANDIDATES - len(candidates)]
+    ours = _scores(lake, config, registry, pooled, champion.version, offline=search)
+    if ours is None:
+        return None, previous
     rules, first = config.challenger, None
     for candidate in candidates:
-        theirs = scores_of(pooled, candidate.version)
+        theirs = _scores(lake, config, registry, pooled, candidate.version, offline=search)
         if theirs is None:
-            if not search:
-                continue
-            theirs = pd.Series(model.predict_scores(registry.load(candidate.version), config.model,
-                                                    _with_features(lake, config, pooled)))
+            continue
         comparison = paired_bootstrap(pooled[config.model.target], ours, theirs, metric=rules.metric,
                                       rounds=rules.bootstrap_rounds, confidence=rules.confidence, seed=rules.seed,
                                       alpha=rules.alpha)
@@ -259,6 +262,15 @@ def _guardrail(lake: Lake, config: PipelineConfig, registry: Registry, labelled:
     return first if first else (None, previous)
 
 
+def _scores(lake: Lake, config: PipelineConfig, registry: Registry, pooled: pd.DataFrame, version: str,
+            offline: bool):
+    """The scores `version` gave the pooled rows when it shadow-scored them, else (if `offline`) now."""
+    stored = scores_of(pooled, version)
+    if stored is not None or not offline:
+        return stored
+    return pd.Series(model.predict_scores(registry.load(version), config.model, _with_features(lake, config, pooled)))
+
+
 def _with_features(lake: Lake, config: PipelineConfig, pooled: pd.DataFrame) -> pd.DataFrame:
     """Pooled labelled predictions with their batches' feature columns, in the same row order."""
     key = config.model.id_column
@@ -266,16 +278,6 @@ def _with_features(lake: Lake, config: PipelineConfig, pooled: pd.DataFrame) -> 
     features = pd.concat([pd.read_parquet(lake.validated("batches", b), columns=[key, *config.model.features.all])
                           for b in days], ignore_index=True)
     return pooled[[key]].merge(features, on=key, how="left")
-
-
-def _rescored(lake: Lake, config: PipelineConfig, registry: Registry, version: str, batch_ids: list[str]
-              ) -> tuple[pd.DataFrame, Any]:
-    """Labelled rows of `batch_ids` scored offline by `version` (loaded from the registry): (rows, scores)."""
-    key = config.model.id_column
-    frames = [pd.read_parquet(lake.validated("batches", b)).merge(
-        pd.read_parquet(lake.validated("labels", b))[[key, config.model.target]], on=key) for b in batch_ids]
-    rows = pd.concat(frames, ignore_index=True)
-    return rows, model.predict_scores(registry.load(version), config.model, rows)
 
 
 def served_metric_by_day(config: PipelineConfig, labelled: list[str]) -> list[tuple[str, float]]:
@@ -328,10 +330,14 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
     if champion is not None and recent is not None:
         scores = scores_of(recent, champion.version)
         if scores is None:
-            # Just promoted: the days with labels were served by another version. Score them offline with
-            # this one, so a bad promotion shows at once instead of days of "no known performance".
-            recent, scores = _rescored(lake, config, registry, champion.version, recent_days)
-        champion_metric = model.evaluate(config.model, recent[config.model.target], scores)[metric]
+            # Just promoted: the days with labels were served by another version. Score those it did not
+            # train on offline, so a bad promotion shows at once instead of after days of unknown performance.
+            unseen = [d for d in recent_days if d > champion.tags.get("seen_until", "")]
+            recent = _pooled(lake, config, unseen)
+            scores = _scores(lake, config, registry, recent, champion.version, offline=True) \
+                if recent is not None else None
+        if scores is not None:
+            champion_metric = model.evaluate(config.model, recent[config.model.target], scores)[metric]
 
     versions = registry.versions()
     trained_on = [v.tags["trained_on"] for v in versions if v.tags.get("trained_on", "") <= batch_id
@@ -349,9 +355,16 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
         float(champion.tags[f"metric_{metric}"]) if champion and f"metric_{metric}" in champion.tags else None)
     onset = onset_day(served_metric_by_day(config, labelled), bar, config.policy.max_metric_drop) \
         if bar is not None else None
-    below_bar = champion_metric is not None and bar is not None and champion_metric < bar - config.policy.max_metric_drop
+    if onset is None and champion is not None and champion_metric is not None and bar is not None \
+            and champion_metric < bar:
+        # A champion trained after an onset and still short of the service level: its concept is still in
+        # force, and rows since that onset keep accumulating for a better challenger.
+        onset = champion.tags.get("onset")
+    # Short of the service level: did an earlier champion serve the rows since the onset better?
+    short = champion_metric is not None and bar is not None and champion_metric < bar
+    since = [d for d in labelled[-config.policy.performance_window_days:] if not onset or d >= onset] if short else None
     guardrail, fallback = _guardrail(lake, config, registry, labelled, champion, previous_champion, versions,
-                                     search=below_bar)
+                                     search_days=since)
     seen = [v.tags.get("seen_until") for v in versions if v.tags.get("trigger") == "performance"
             and onset and v.tags.get("onset") == onset and v.tags.get("trained_on", "") <= batch_id]
     repairs = challenger.tags.get("repairs") if challenger else None
@@ -464,7 +477,7 @@ def health_evidence(config: PipelineConfig, batch_id: str, state: State, actions
         "performance_alert": any(a.action == "performance_alert" for a in actions),
         "rollback": any(a.action == "rollback" for a in actions),
         "realized": state.champion_metric,
-        "baseline": state.champion_baseline,
+        "baseline": service_bar(state),  # the service level the realized metric is judged against
         "worst_segments": _worst_segments(config, labelled_batch_ids(lake, batch_id)),
     }
     try:

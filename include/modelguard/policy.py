@@ -13,7 +13,9 @@ champion. Rules, in the field guide's spirit:
 - while the drop holds, retraining goes on each day that brings new labels, until a challenger that
   repairs (within `max_metric_drop` of the bar) awaits approval; a partial fix keeps the search going;
 - cooldown: no drift- or schedule-triggered retraining within `cooldown_days` of the last real attempt
-  (a registered challenger), nor while a challenger awaits approval;
+  (a registered challenger), nor while a challenger awaits approval; the same pace applies to a champion
+  that is short of the service baseline but within tolerance (a partial repair): the search goes on, on
+  the rows since the onset;
 - an undecided challenger (ahead, not yet proven) is re-checked as new labels arrive (anytime-valid test);
 - a promotion that proves worse than the previous champion on the same rows is rolled back, if the
   previous champion is healthy on them.
@@ -110,7 +112,7 @@ def decide(state: State, config: PipelineConfig) -> list[Action]:
         ))
         return actions  # no retraining on the day of a rollback: first restore the stable model
 
-    trigger = _retrain_trigger(state, config, performance_drop)
+    trigger = _retrain_trigger(state, config, performance_drop, bar)
     if trigger:
         actions.append(Action("retrain", trigger[1], {"trigger": trigger[0]}))
     if not actions:
@@ -145,7 +147,8 @@ def onset_day(days: list[tuple[str, float]], bar: float, tolerance: float) -> st
     return onset
 
 
-def _retrain_trigger(state: State, config: PipelineConfig, performance_drop: float | None) -> tuple[str, str] | None:
+def _retrain_trigger(state: State, config: PipelineConfig, performance_drop: float | None, bar: float | None
+                     ) -> tuple[str, str] | None:
     policy = config.policy
     if state.batch_status not in USABLE:
         return None
@@ -163,6 +166,11 @@ def _retrain_trigger(state: State, config: PipelineConfig, performance_drop: flo
         return "recheck", "the undecided challenger is re-checked on labels it has not seen"
     if state.days_since_retrain is not None and state.days_since_retrain < policy.cooldown_days:
         return None
+    if state.onset and state.champion_metric is not None and bar is not None and state.champion_metric < bar and not (
+            state.retrained_through and state.latest_labelled and state.retrained_through >= state.latest_labelled):
+        # A partial repair holds the alert off but not the search: more rows of the new concept, a better model.
+        return "performance", (f"champion {state.champion_metric:.3f} still short of the service baseline {bar:.3f}: "
+                               f"a challenger on the rows since the onset {state.onset} may restore it")
     if state.drift_streak >= policy.drift_days_to_retrain:
         return "drift", f"features drifted {state.drift_streak} days in a row"
     if state.days_since_challenger is None or state.days_since_challenger >= config.challenger.every_days:

@@ -133,7 +133,8 @@ def _map_result(frame: pd.DataFrame, column: str, unexpected: np.ndarray, consid
     denominator = percent_of if percent_of is not None else considered
     share = count / denominator if denominator else 0.0
     success = (1 - share) >= (mostly if mostly is not None else 1.0) if denominator else True
-    result = {"element_count": len(frame), "unexpected_count": count, "unexpected_percent": 100 * share}
+    result = {"element_count": len(frame), "unexpected_count": count, "unexpected_percent": 100 * share,
+              "_considered": denominator}  # internal: lets a streamed validation add chunks up
     if count:
         rows = np.flatnonzero(unexpected)[:SAMPLE_ROWS]
         values = frame[column].iloc[rows].tolist()
@@ -325,6 +326,154 @@ def _hostile_column_names(frame: pd.DataFrame) -> list[dict]:
                    + ", ".join(shown_safely(name) for name in hostile[:3])})]
 
 
+# --- streaming: a parquet file in chunks of rows ------------------------------------------------
+_WHOLE_FILE = {"expect_table_columns_to_match_set", "expect_table_row_count_to_be_between",
+               "expect_column_values_to_be_unique", "expect_column_unique_value_count_to_be_between"}
+
+
+def _column_facts(path, columns: set[str]) -> dict[str, dict]:
+    """Per column, from that column alone (Arrow, compact): distinct count and the values seen more than once."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    facts = {}
+    for name in columns:
+        values = pq.read_table(path, columns=[name]).column(name).combine_chunks()
+        counts = pc.value_counts(values.drop_null())
+        repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
+        facts[name] = {"distinct": len(counts), "repeated": repeated.to_pylist(),
+                       "repeated_rows": int(pc.sum(pc.filter(counts.field("counts"),
+                                                             pc.greater(counts.field("counts"), 1))).as_py() or 0),
+                       "present": len(values) - values.null_count, "rows": len(values)}
+        del values, counts
+    return facts
+
+
+def _merge_map(total: dict | None, part: dict) -> dict:
+    if total is None:
+        return dict(part)
+    merged = {k: total.get(k, 0) + part.get(k, 0) for k in ("element_count", "unexpected_count", "_considered")}
+    for key in ("partial_unexpected_list", "partial_unexpected_index_list"):
+        if key in total or key in part:
+            merged[key] = (total.get(key, []) + part.get(key, []))[:SAMPLE_ROWS]
+    return merged
+
+
+def _finish_map(result: dict, mostly: float | None) -> tuple[bool, dict]:
+    considered = result.pop("_considered", 0)
+    count = result["unexpected_count"]
+    share = count / considered if considered else 0.0
+    result["unexpected_percent"] = 100 * share
+    return ((1 - share) >= (mostly if mostly is not None else 1.0) if considered else True), result
+
+
+def validate_parquet(path, suite: dict, id_column: str | None = None, parameters: dict | None = None,
+                     chunk_rows: int = 250_000) -> ValidationResult:
+    """`validate` of a parquet file read `chunk_rows` rows at a time, with the same verdicts: memory holds one
+    chunk (and, for uniqueness and distinct counts, one column in Arrow form), whatever the file's size.
+    A suite with an expectation only GX knows is validated on the whole frame, as `validate` does."""
+    import pyarrow.parquet as pq
+
+    from modelguard.storage import iter_chunks
+
+    expectations = suite["expectations"]
+    parameters = parameters or {}
+    if any(e["type"] not in EVALUATORS for e in expectations):
+        return validate(pd.read_parquet(path), suite, id_column, parameters)
+    names = pq.ParquetFile(path).schema_arrow.names
+    header = pd.DataFrame(columns=names)
+    whole = {e["kwargs"]["column"] for e in expectations
+             if e["type"] in ("expect_column_values_to_be_unique", "expect_column_unique_value_count_to_be_between")
+             and e["kwargs"].get("column") in names}
+    facts = _column_facts(path, whole)
+    ctx = {"id": id_column, "parameters": parameters}
+    per_chunk = [i for i, e in enumerate(expectations)
+                 if e["type"] not in _WHOLE_FILE and e["kwargs"].get("column", names[0] if names else None) in names]
+    totals: dict[int, dict | None] = dict.fromkeys(per_chunk)
+    plain: dict[int, tuple[bool, dict]] = {}  # expectations whose chunks each give a verdict (dtype checks)
+    errors: dict[int, str] = {}
+    rows = 0
+    wanted = [c for c in names if c in {e["kwargs"].get("column") for e in expectations} or c == id_column]
+    for chunk in iter_chunks(path, wanted or names[:1], rows=chunk_rows):
+        rows += len(chunk)
+        for index in per_chunk:
+            if index in errors:
+                continue
+            config = expectations[index]
+            try:
+                success, result = EVALUATORS[config["type"]](chunk, config["kwargs"], ctx)
+            except (TypeError, ValueError) as error:
+                errors[index] = f"{type(error).__name__}: {error}"
+                continue
+            if "_considered" in result:
+                totals[index] = _merge_map(totals[index], result)
+            elif index not in plain or (plain[index][0] and not success):
+                plain[index] = (bool(success), result)  # the first failing chunk's observation stands
+    results = []
+    for index, config in enumerate(expectations):
+        kwargs, kind = config["kwargs"], config["type"]
+        column = kwargs.get("column")
+        if kind == "expect_table_columns_to_match_set":
+            success, result = _columns_match(header, kwargs, ctx)
+        elif kind == "expect_table_row_count_to_be_between":
+            success, result = _row_count(pd.DataFrame(index=pd.RangeIndex(rows)), kwargs, ctx)
+        elif column is not None and column not in names:
+            results.append((config, False, {}, f"column {column!r} is missing"))
+            continue
+        elif kind == "expect_column_unique_value_count_to_be_between":
+            count, low, high = facts[column]["distinct"], kwargs.get("min_value"), kwargs.get("max_value")
+            success, result = (low is None or count >= low) and (high is None or count <= high), {"observed_value": count}
+        elif kind == "expect_column_values_to_be_unique":
+            success, result = _unique_from_facts(path, facts[column], column, kwargs, id_column, chunk_rows)
+        elif index in errors:
+            results.append((config, False, {}, errors[index]))
+            continue
+        elif totals.get(index) is not None:
+            success, result = _finish_map(totals[index], kwargs.get("mostly"))
+        elif index in plain:
+            success, result = plain[index]
+        else:  # no rows at all: the map expectation has nothing to fail on
+            success, result = _finish_map({"element_count": 0, "unexpected_count": 0, "_considered": 0},
+                                          kwargs.get("mostly"))
+        results.append((config, bool(success), result, None))
+    return _result(header, results)
+
+
+def _unique_from_facts(path, facts: dict, column: str, kwargs: dict, id_column: str | None, chunk_rows: int
+                       ) -> tuple[bool, dict]:
+    """GX's uniqueness result from whole-column facts; sample rows are found in a second, chunked read only
+    when there are duplicates."""
+    from modelguard.storage import iter_chunks
+
+    result = {"element_count": facts["rows"], "unexpected_count": facts["repeated_rows"], "_considered": facts["present"]}
+    if facts["repeated_rows"]:
+        repeated = set(facts["repeated"])
+        samples, index_samples = [], []
+        columns = [column, *([id_column] if id_column and id_column != column else [])]
+        for chunk in iter_chunks(path, columns, rows=chunk_rows):
+            hit = chunk[chunk[column].isin(repeated)].head(SAMPLE_ROWS - len(samples))
+            samples += hit[column].tolist()
+            if id_column and id_column in chunk:
+                index_samples += [{column: v, id_column: i} for v, i in zip(hit[column], hit[id_column], strict=True)]
+            if len(samples) >= SAMPLE_ROWS:
+                break
+        result["partial_unexpected_list"] = samples
+        if index_samples:
+            result["partial_unexpected_index_list"] = index_samples
+    return _finish_map(result, kwargs.get("mostly"))
+
+
+def _result(frame: pd.DataFrame, results: list) -> ValidationResult:
+    failures, warnings = _hostile_column_names(frame), []
+    for config, success, result, exception in results:
+        if success:
+            continue
+        entry = _entry(config, result, exception)
+        (failures if entry["severity"] == "critical" else warnings).append(entry)
+    failures.sort(key=lambda f: f["column"] is not None)  # schema and table problems first: they explain the rest
+    return ValidationResult(accepted=not failures, failures=failures, warnings=warnings, evaluated=len(results))
+
+
 def validate(frame: pd.DataFrame, suite: dict, id_column: str | None = None, parameters: dict | None = None,
              engine: str = "fast") -> ValidationResult:
     """Evaluate a GX suite (JSON) on a frame; critical failures reject it."""
@@ -336,11 +485,4 @@ def validate(frame: pd.DataFrame, suite: dict, id_column: str | None = None, par
         results = _fast_results(frame, expectations, id_column, parameters)
     else:
         raise ValueError(f"unknown validation engine {engine!r}")
-    failures, warnings = _hostile_column_names(frame), []
-    for config, success, result, exception in results:
-        if success:
-            continue
-        entry = _entry(config, result, exception)
-        (failures if entry["severity"] == "critical" else warnings).append(entry)
-    failures.sort(key=lambda f: f["column"] is not None)  # schema and table problems first: they explain the rest
-    return ValidationResult(accepted=not failures, failures=failures, warnings=warnings, evaluated=len(results))
+    return _result(frame, results)
