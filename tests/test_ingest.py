@@ -175,3 +175,26 @@ def test_labels_wait_for_their_batch_and_are_checked_again_when_they_change(tmp_
     assert release_labels(config, good)["status"] == "accepted"
     assert lake.validated("labels", good).exists()
     assert decisions.for_batch(lake, good)[-1]["dag_id"] == "modelguard_release"
+
+
+def test_a_page_corrupted_deep_in_a_streamed_batch_is_quarantined_whole(setup) -> None:
+    """Batches are validated chunk by chunk: a row group that cannot be decoded, after good ones, still
+    quarantines the file as unreadable and nothing of it reaches validated/."""
+    import pyarrow.parquet as pq
+
+    config, lake = setup
+    day = "2026-09-06"
+    path = lake.landing("batches", day)
+    frame = pd.read_parquet(path)
+    frame.to_parquet(path, index=False, row_group_size=100, compression="snappy")
+    meta = pq.ParquetFile(path).metadata
+    last = meta.row_group(meta.num_row_groups - 1).column(1)  # a page of the last row group, footer intact
+    data = bytearray(path.read_bytes())
+    start = last.data_page_offset + 20
+    data[start:start + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+    result = ingest_batch(config, day)
+    assert result["status"] == "quarantined"
+    reason = json.loads((lake.quarantine_dir(day) / "reason.json").read_text())["reason"]
+    assert reason.startswith(f"cannot read {day}.parquet"), reason
+    assert not lake.validated("batches", day).exists()

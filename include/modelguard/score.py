@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from modelguard import model
 from modelguard.config import PipelineConfig
 from modelguard.registry import ALIASES, CHAMPION, Registry
-from modelguard.storage import Lake, iter_chunks
+from modelguard.storage import Lake, atomic_path, iter_chunks
 
 
 def score_batch(config: PipelineConfig, batch_id: str) -> dict:
@@ -30,20 +32,35 @@ def score_batch(config: PipelineConfig, batch_id: str) -> dict:
     scored_versions = {alias: aliases[alias] for alias in ALIASES if alias in aliases}
     estimators = {alias: registry.load(version) for alias, version in scored_versions.items()}
     columns = [config.model.id_column, *([config.model.timestamp_column] if config.model.timestamp_column else [])]
-    # Row groups are streamed: one chunk of features is in memory at a time, whatever the batch's size.
-    parts, scores = [], {alias: [] for alias in estimators}
-    for chunk in iter_chunks(source, [*columns, *config.model.features.all]):
-        parts.append(chunk[columns])
-        for alias, estimator in estimators.items():
-            scores[alias].append(model.predict_scores(estimator, config.model, chunk))
-    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    for alias, version in scored_versions.items():
-        out[f"score_{alias}"] = np.concatenate(scores[alias]) if parts else np.array([], dtype=float)
+    # Row groups are streamed in and out: one chunk of features and its scores in memory at a time, whatever
+    # the batch's size; the file appears whole (atomic rename) or not at all.
+    rows, predicted = 0, 0.0
+    with atomic_path(lake.predictions(batch_id)) as tmp:
+        writer = None
+        for chunk in iter_chunks(source, [*columns, *config.model.features.all]):
+            out = _scored(chunk[columns].reset_index(drop=True), chunk, estimators, scored_versions, config)
+            table = pa.Table.from_pandas(out, preserve_index=False)
+            writer = writer or pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table)
+            rows, predicted = rows + len(out), predicted + float(out["prediction"].sum())
+        if writer is None:  # an accepted batch with no rows: an empty file with the same columns
+            empty = pd.read_parquet(source, columns=columns)
+            _scored(empty, empty, {}, scored_versions, config).to_parquet(tmp, index=False)
+        else:
+            writer.close()
+    return {"batch_id": batch_id, "status": "scored", "rows": rows, "versions": scored_versions,
+            "predicted_positive_rate": predicted / rows if rows else float("nan")}
+
+
+def _scored(out: pd.DataFrame, features: pd.DataFrame, estimators: dict, versions: dict, config: PipelineConfig
+            ) -> pd.DataFrame:
+    """The rows' id (and timestamp) with `score_<alias>` and `version_<alias>` per alias, and `prediction`."""
+    for alias, version in versions.items():
+        out[f"score_{alias}"] = model.predict_scores(estimators[alias], config.model, features) \
+            if alias in estimators and len(features) else np.array([], dtype=float)
         out[f"version_{alias}"] = version
     if config.model.task == "binary_classification":
         out["prediction"] = (out[f"score_{CHAMPION}"] >= config.model.decision_threshold).astype("int64")
     else:
         out["prediction"] = out[f"score_{CHAMPION}"]
-    lake.write_parquet(out, lake.predictions(batch_id))
-    return {"batch_id": batch_id, "status": "scored", "rows": len(out), "versions": scored_versions,
-            "predicted_positive_rate": float(out["prediction"].mean())}
+    return out
