@@ -80,7 +80,7 @@ def test_an_undecided_challenger_is_rechecked_on_the_later_labels(timeline) -> N
     detail = ast.literal_eval(challenger.tags.get("comparison_detail", "{'rows': 0}"))
     # Rewind it to "undecided, last looked at on its own holdout", as if it had not been proven yet.
     first_look = sorted(lake.validated_ids("labels"))[0]
-    registry.set_tags(challenger.version, {"approval": "evaluating", "seen_until": first_look,
+    registry.set_tags(challenger.version, {"approval": "evaluating", "seen_until": first_look, "compared_with": champion,
                                            "last_look": first_look, "holdout_days": "[]", "holdout_split": "null"})
     result = recheck(config, days[-1])
     assert result["status"] == "rechecked" and result["version"] == challenger.version
@@ -90,3 +90,20 @@ def test_an_undecided_challenger_is_rechecked_on_the_later_labels(timeline) -> N
     assert after.approval in ("pending", "evaluating", "rejected")
     # nothing new since that look: a second re-check does nothing
     assert recheck(config, days[-1])["status"] in ("no_new_labels", "nothing_to_recheck")
+
+
+def test_an_undecided_challenger_compared_with_another_champion_is_superseded_not_extended(timeline) -> None:
+    """Its evidence was about the champion it was compared with; after a promotion or rollback it cannot be
+    extended against the new one (a rollback to an old model would otherwise inherit evidence against a
+    model that no longer serves)."""
+    config, lake, days = timeline
+    registry = Registry(config)
+    champion = registry.aliases()["champion"]
+    other = next(v for v in registry.versions() if v.version != champion)
+    registry.set_alias(CHALLENGER, other.version)
+    registry.set_tags(other.version, {"approval": "evaluating", "compared_with": "999", "last_look": "2026-09-01",
+                                      "seen_until": "2026-09-01", "holdout_days": "[]", "holdout_split": "null"})
+    assert recheck(config, days[-1])["status"] == "superseded"
+    assert registry.get(other.version).approval == "superseded"
+    line = [e for e in decisions.read_decisions(lake) if e["model_version"] == other.version][-1]
+    assert "no longer re-checked" in line["reason"] and "v999" in line["reason"]

@@ -222,6 +222,7 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
         "comparison": "passed" if verdict == "pending" else "failed",
         "comparison_detail": comparison.to_dict(),
         **({"onset": window.onset} if window.onset else {}),
+        **({"requested_on": batch_id} if verdict == "pending" else {}),
         **({"repairs": repairs} if repairs else {}),
         **{f"metric_{k}": round(v, 5) for k, v in metrics.items()},
     }
@@ -275,16 +276,30 @@ def recheck(config: PipelineConfig, batch_id: str) -> dict:
     challenger, champion = registry.by_alias(CHALLENGER), registry.by_alias(CHAMPION)
     if challenger is None or challenger.approval != "evaluating" or champion is None:
         return {"batch_id": batch_id, "status": "nothing_to_recheck"}
+    state = build_state(config, batch_id)
+    onset = state.onset
+    if challenger.tags.get("compared_with") != champion.version or (onset and challenger.tags.get("onset", onset) != onset):
+        # Its evidence was about another champion, or another concept: it cannot be extended, only restarted
+        # by a new challenger.
+        registry.set_tags(challenger.version, {"approval": "superseded"})
+        decisions.record(lake, batch_id=batch_id, dag_id=DAG_ID, action="no_action", model_version=challenger.version,
+                         reason=f"undecided challenger v{challenger.version} is no longer re-checked: it was compared "
+                                f"with v{challenger.tags.get('compared_with')}"
+                                + (f" for the concept since {challenger.tags['onset']}" if challenger.tags.get("onset")
+                                   else "") + f", and champion v{champion.version} serves now"
+                                + (f" since the onset {onset}" if onset else ""))
+        return {"batch_id": batch_id, "status": "superseded", "version": challenger.version}
     labelled = labelled_batch_ids(lake, batch_id)
     if not labelled or labelled[-1] <= challenger.tags.get("last_look", ""):
         return {"batch_id": batch_id, "status": "no_new_labels", "version": challenger.version}
     rows = _judged_rows(lake, config, challenger, batch_id)
     comparison, _ = _compare(config, registry, champion.version, registry.load(challenger.version), rows)
     verdict = _verdict(config, comparison)
-    bar = service_bar(build_state(config, batch_id))  # the repair question, asked again on the longer sequence
+    bar = service_bar(state)  # the repair question, asked again on the longer sequence
     repairs = _repairs(config, bar, comparison)
     registry.set_tags(challenger.version, {
         "last_look": labelled[-1], "approval": verdict, "comparison_detail": comparison.to_dict(),
+        **({"requested_on": batch_id} if verdict == "pending" else {}),
         "comparison": "passed" if verdict == "pending" else "failed", **({"repairs": repairs} if repairs else {})})
     if verdict != "evaluating":
         _announce(lake, config, batch_id, challenger.version, champion.version, verdict, comparison, repairs, bar)

@@ -245,6 +245,8 @@ def _guardrail(lake: Lake, config: PipelineConfig, registry: Registry, labelled:
     if search:
         served = [v for v in reversed(versions) if v.version not in (champion.version, previous and previous.version)
                   and (v.tags.get("trigger") == "init" or "promoted_on" in v.tags)]
+        # the first champion always (the service level was set by it), then the most recent others
+        served.sort(key=lambda v: v.tags.get("trigger") != "init")
         candidates += served[:MAX_ROLLBACK_CANDIDATES - len(candidates)]
     ours = _scores(lake, config, registry, pooled, champion.version, offline=search)
     if ours is None:

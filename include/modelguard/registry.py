@@ -57,12 +57,13 @@ class Version:
         return self.tags.get("approval")
 
     def approval_expired(self, batch_id: str, ttl_days: int) -> bool:
-        """A pending approval requested (trained) more than `ttl_days` before `batch_id`: it no longer holds
-        retraining back, and the promote run records its expiry."""
-        trained_on = self.tags.get("trained_on")
-        if self.approval != "pending" or not trained_on:
+        """A pending approval requested more than `ttl_days` before `batch_id` (the day it was requested; for
+        versions from before that tag, the day it was trained): it no longer holds retraining back, and the
+        promote run records its expiry."""
+        requested_on = self.tags.get("requested_on") or self.tags.get("trained_on")
+        if self.approval != "pending" or not requested_on:
             return False
-        return (dt.date.fromisoformat(batch_id) - dt.date.fromisoformat(trained_on)).days > ttl_days
+        return (dt.date.fromisoformat(batch_id) - dt.date.fromisoformat(requested_on)).days > ttl_days
 
 
 class Registry:
