@@ -24,6 +24,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -84,13 +85,24 @@ def write_lake(folder: Path, rows: int, small_days: int) -> tuple[Path, dict, li
     return config_file, env, [d.isoformat() for d in days]
 
 
-def measured(argv: list[str], env: dict, cwd: Path) -> dict:
-    """Run `argv` in a child of a fresh measuring process: wall seconds and the peak RSS of the child tree."""
+def measured(argv: list[str], env: dict, cwd: Path, timeout: float | None = None) -> dict:
+    """Run `argv` in a child of a fresh measuring process: wall seconds and the peak RSS of the child tree.
+    After `timeout` seconds the whole tree is stopped and the result says so."""
     probe = ("import json, resource, subprocess, sys, time\n"
              "t = time.perf_counter(); done = subprocess.run(sys.argv[1:])\n"
              "print(json.dumps({'rc': done.returncode, 'seconds': time.perf_counter() - t,\n"
              "  'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))")
-    done = subprocess.run([sys.executable, "-c", probe, *argv], env=env, cwd=cwd, capture_output=True, text=True)
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", probe, *argv], env=env, cwd=cwd, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        return {"rc": -9, "seconds": time.perf_counter() - started, "peak_mb": float("nan"),
+                "error": [f"stopped after {timeout:.0f} s (did not finish)"]}
+    done = subprocess.CompletedProcess(argv, child.returncode, stdout, stderr)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if result["rc"] != 0:
         result["error"] = done.stderr.strip().splitlines()[-1:] or ["?"]
@@ -180,6 +192,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--small-days", type=int, default=5)
+    parser.add_argument("--default-timeout", type=float, default=None,
+                        help="stop the library-default way after this many seconds (it may not finish on big days)")
     parser.add_argument("--profile", type=Path, help="run the big day under cProfile, write the stats here and "
                         "print the top functions (its time is then not comparable)")
     parser.add_argument("--library-default", nargs=3, metavar=("CONFIG", "DAY", "OUT"), help=argparse.SUPPRESS)
@@ -210,7 +224,8 @@ def main() -> None:
         print(f"ours, {args.rows:,}-row day: {ours['seconds']:.1f} s", flush=True)
 
         out = folder / "library_default.json"
-        default = measured([sys.executable, __file__, "--library-default", str(config_file), big, str(out)], env, folder)
+        default = measured([sys.executable, __file__, "--library-default", str(config_file), big, str(out)], env, folder,
+                           timeout=args.default_timeout)
         if default["rc"] == 0:
             default.update(json.loads(out.read_text()))
             print(f"library default, {args.rows:,}-row day: {default['seconds']:.1f} s", flush=True)
