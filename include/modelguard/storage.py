@@ -54,12 +54,18 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
-def iter_chunks(path: Path, columns: list[str], rows: int = 100_000) -> Iterator:
-    """A parquet file as frames of about `rows` rows, read one at a time (bounded memory for any size)."""
+def iter_batches(path: Path, columns: list[str], rows: int = 100_000) -> Iterator:
+    """A parquet file as Arrow record batches of about `rows` rows, read one at a time. No pre-buffering:
+    with it, Arrow reads every column chunk of the file ahead (a 10M-row file: 2.6 GB instead of 0.3 GB)."""
     import pyarrow.parquet as pq
 
-    handle = pq.ParquetFile(path)
-    for batch in handle.iter_batches(batch_size=rows, columns=list(dict.fromkeys(columns))):
+    handle = pq.ParquetFile(path, pre_buffer=False)
+    yield from handle.iter_batches(batch_size=rows, columns=list(dict.fromkeys(columns)))
+
+
+def iter_chunks(path: Path, columns: list[str], rows: int = 100_000) -> Iterator:
+    """A parquet file as frames of about `rows` rows, read one at a time (bounded memory for any size)."""
+    for batch in iter_batches(path, columns, rows):
         yield batch.to_pandas()
 
 
