@@ -47,8 +47,8 @@ class Comparison:
     high: float
     rows: int
     positives: int
-    # anytime-valid evidence that the candidate's per-row loss is lower: the peak of the running e-process
-    # over the rows in time order (stopping where it first crosses 1/alpha is a valid stop, by Ville)
+    # anytime-valid evidence that the candidate ranks better (rank_differences): the peak of the running
+    # e-process over the rows in time order (stopping where it first crosses 1/alpha is a valid stop, by Ville)
     e_value: float | None = None
     alpha: float = 0.05
 
@@ -89,15 +89,6 @@ def rank_differences(y_true, baseline_scores, candidate_scores) -> np.ndarray:
     return (share(b) - share(a))[kept] / counts[kept]
 
 
-def loss_differences(y_true, baseline_scores, candidate_scores) -> np.ndarray:
-    """Per-row Brier loss of the baseline minus the candidate's: in [-1, 1], > 0 where the candidate is better.
-    Scores are probabilities (clipped to [0, 1])."""
-    y = np.asarray(y_true, dtype=float)
-    a = np.clip(np.asarray(baseline_scores, dtype=float), 0, 1)
-    b = np.clip(np.asarray(candidate_scores, dtype=float), 0, 1)
-    return (a - y) ** 2 - (b - y) ** 2
-
-
 def e_process(differences: np.ndarray) -> np.ndarray:
     """Running e-value against "the candidate is no better" (mean difference <= 0), one per row.
 
@@ -111,9 +102,9 @@ def e_process(differences: np.ndarray) -> np.ndarray:
 
 
 def paired_bootstrap(y_true, baseline_scores, candidate_scores, *, metric: str = "roc_auc", rounds: int = 300,
-                     confidence: float = 0.95, seed: int = 0, alpha: float | None = 0.05) -> Comparison:
-    """The metric difference with a paired bootstrap interval (rows resampled once for both models) and,
-    unless `alpha` is None, the anytime-valid e-value of the rows in the order given (give them in time order)."""
+                     confidence: float = 0.95, seed: int = 0, alpha: float = 0.05) -> Comparison:
+    """The metric difference with a paired bootstrap interval (rows resampled once for both models) and the
+    anytime-valid e-value of the rows in the order given (give them in time order), tested at `alpha`."""
     y = np.asarray(y_true).astype(int)
     a = np.asarray(baseline_scores, dtype=float)
     b = np.asarray(candidate_scores, dtype=float)
@@ -128,11 +119,8 @@ def paired_bootstrap(y_true, baseline_scores, candidate_scores, *, metric: str =
     quantile = (1 - confidence) / 2
     low, high = (np.quantile(diffs, [quantile, 1 - quantile]) if diffs else (float("nan"), float("nan")))
     base, cand = score(y, a), score(y, b)
-    e_value = None
-    if alpha is not None:
-        running = e_process(rank_differences(y, a, b) if metric in ("roc_auc", "pr_auc")
-                            else loss_differences(y, a, b))
-        e_value = float(running.max()) if running.size else 1.0
+    running = e_process(rank_differences(y, a, b))  # both metrics are about ranking the positives first
+    e_value = float(running.max()) if running.size else 1.0
     return Comparison(metric=metric, baseline=float(base), candidate=float(cand), difference=float(cand - base),
                       low=float(low), high=float(high), rows=int(len(y)), positives=int(y.sum()),
-                      e_value=e_value, alpha=alpha if alpha is not None else 0.05)
+                      e_value=e_value, alpha=alpha)

@@ -26,9 +26,9 @@ from modelguard.storage import Lake, iter_chunks, parse_batch_id
 
 DAG_ID = "modelguard_monitor"
 SCORE_COLUMN = "score"
-SMALL_SAMPLE_ROWS = 1000
+SMALL_SAMPLE_ROWS = 1000  # up to this many reference rows Evidently picks p-value tests, above it distances
 SKEW_ROWS = 500  # served rows re-scored offline each day to catch training/serving skew
-MAX_ROLLBACK_CANDIDATES = 3  # versions that served before, tried as rollback targets under a drop  # up to this many reference rows Evidently picks p-value tests, above it distances
+MAX_ROLLBACK_CANDIDATES = 3  # versions that served before, tried as rollback targets under a drop
 
 
 def _sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
@@ -277,7 +277,7 @@ def _scores(lake: Lake, config: PipelineConfig, registry: Registry, pooled: pd.D
 def _with_features(lake: Lake, config: PipelineConfig, pooled: pd.DataFrame) -> pd.DataFrame:
     """Pooled labelled predictions with their batches' feature columns, in the same row order."""
     key = config.model.id_column
-    days = list(dict.fromkeys(pooled["_batch_id"])) if "_batch_id" in pooled else []
+    days = list(dict.fromkeys(pooled["_batch_id"]))
     features = pd.concat([pd.read_parquet(lake.validated("batches", b), columns=[key, *config.model.features.all])
                           for b in days], ignore_index=True)
     return pooled[[key]].merge(features, on=key, how="left")
