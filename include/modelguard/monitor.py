@@ -19,7 +19,7 @@ from modelguard.compare import paired_bootstrap
 from modelguard.config import DriftConfig, PipelineConfig
 from modelguard.estimate import estimate
 from modelguard.evidently_html import save_report
-from modelguard.policy import State, decide, onset_day, service_bar
+from modelguard.policy import State, bar_of, decide, onset_day, service_bar
 from modelguard.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry
 from modelguard.runtime import quiet_libraries
 from modelguard.storage import Lake, iter_chunks, parse_batch_id
@@ -354,8 +354,9 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
     if service_baseline is None:
         first = next((v for v in versions if v.tags.get("trigger") == "init" and f"metric_{metric}" in v.tags), None)
         service_baseline = float(first.tags[f"metric_{metric}"]) if first else None
-    bar = service_baseline if service_baseline is not None else (
-        float(champion.tags[f"metric_{metric}"]) if champion and f"metric_{metric}" in champion.tags else None)
+    champion_baseline = float(champion.tags[f"metric_{metric}"]) if champion and f"metric_{metric}" in champion.tags \
+        else None
+    bar = bar_of(service_baseline, champion_baseline)
     onset = onset_day(served_metric_by_day(config, labelled), bar, config.policy.max_metric_drop) \
         if bar is not None else None
     if onset is None and champion is not None and champion_metric is not None and bar is not None \
@@ -382,7 +383,7 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
         reference_positive_rate=profile.get("predicted_positive_rate"),
         champion_version=champion.version if champion else None,
         champion_metric=champion_metric,
-        champion_baseline=float(champion.tags[f"metric_{metric}"]) if champion and f"metric_{metric}" in champion.tags else None,
+        champion_baseline=champion_baseline,
         guardrail=guardrail,
         previous_champion_baseline=float(fallback.tags[f"metric_{metric}"])
         if fallback and f"metric_{metric}" in fallback.tags else None,

@@ -122,7 +122,16 @@ def decide(state: State, config: PipelineConfig) -> list[Action]:
 
 def service_bar(state: State) -> float | None:
     """The level drops are measured against: the service baseline, else (not known) the champion's own."""
-    return state.service_baseline if state.service_baseline is not None else state.champion_baseline
+    return bar_of(state.service_baseline, state.champion_baseline)
+
+
+def bar_of(service_baseline: float | None, champion_baseline: float | None) -> float | None:
+    return service_baseline if service_baseline is not None else champion_baseline
+
+
+def _nothing_new(state: State) -> bool:
+    """No labelled day since the last challenger trained after the onset: another would learn nothing new."""
+    return bool(state.retrained_through and state.latest_labelled and state.retrained_through >= state.latest_labelled)
 
 
 def _no_action_reason(state: State, bar: float | None) -> str:
@@ -156,8 +165,8 @@ def _retrain_trigger(state: State, config: PipelineConfig, performance_drop: flo
         # No cooldown here: each day that brings labels the last attempt has not seen is a chance to repair.
         if state.challenger_pending and state.challenger_repairs is not False:
             return None  # a repair (or a challenger not judged against the bar) awaits a person's approval
-        if state.retrained_through and state.latest_labelled and state.retrained_through >= state.latest_labelled:
-            return None  # no labels since the last challenger: it would learn nothing new
+        if _nothing_new(state):
+            return None
         return "performance", "realized performance dropped below the service baseline" + (
             "; the challenger awaiting approval is only a partial fix" if state.challenger_pending else "")
     if state.challenger_pending:
@@ -166,8 +175,8 @@ def _retrain_trigger(state: State, config: PipelineConfig, performance_drop: flo
         return "recheck", "the undecided challenger is re-checked on labels it has not seen"
     if state.days_since_retrain is not None and state.days_since_retrain < policy.cooldown_days:
         return None
-    if state.onset and state.champion_metric is not None and bar is not None and state.champion_metric < bar and not (
-            state.retrained_through and state.latest_labelled and state.retrained_through >= state.latest_labelled):
+    if state.onset and state.champion_metric is not None and bar is not None and state.champion_metric < bar \
+            and not _nothing_new(state):
         # A partial repair holds the alert off but not the search: more rows of the new concept, a better model.
         return "performance", (f"champion {state.champion_metric:.3f} still short of the service baseline {bar:.3f}: "
                                f"a challenger on the rows since the onset {state.onset} may restore it")
