@@ -20,7 +20,7 @@ What follows the comparison:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import pandas as pd
 
@@ -28,7 +28,7 @@ from modelguard import decisions, model
 from modelguard.compare import Comparison, paired_bootstrap
 from modelguard.config import PipelineConfig
 from modelguard.monitor import build_state, labelled_batch_ids
-from modelguard.policy import service_bar
+from modelguard.policy import State, service_bar
 from modelguard.registry import CHALLENGER, CHAMPION, Registry, Version
 from modelguard.storage import Lake
 
@@ -173,6 +173,19 @@ def _announce(lake: Lake, config: PipelineConfig, batch_id: str, version: str, c
                                 f"{rules.min_improvement}: {evidence}")
 
 
+def _day_state(config: PipelineConfig, lake: Lake, batch_id: str, assessment: dict | None = None) -> State:
+    """The state the day's assessment decided on (the onset, the service bar), as it recorded it: the
+    challenge acts on what the day saw, and does not measure it all again (models loaded, rows re-scored).
+    Measured now only when the day has no assessment (a manual trigger on a day never assessed)."""
+    if assessment is None:
+        assessment = lake.read_json(lake.report_dir(batch_id) / "assessment.json", {}) or {}
+    recorded = assessment.get("state")
+    if not recorded:
+        return build_state(config, batch_id)
+    known = {f.name for f in fields(State)} - {"guardrail"}  # the comparison is recorded as a dict; not needed here
+    return State(**{k: v for k, v in recorded.items() if k in known})
+
+
 def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None) -> dict:
     """Train, register and compare a challenger if today's assessment (or `trigger`) asks for one;
     `recheck`: re-compare the undecided challenger on the labelled rows it has not been judged on yet."""
@@ -183,7 +196,7 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
         return {"batch_id": batch_id, "status": "not_due"}
     if trigger == "recheck":
         return recheck(config, batch_id)
-    state = build_state(config, batch_id)
+    state = _day_state(config, lake, batch_id, assessment)
     rules, target = config.challenger, config.model.target
     onset = state.onset if trigger == "performance" else None
     window = training_window(lake, config, batch_id, onset)
@@ -276,7 +289,7 @@ def recheck(config: PipelineConfig, batch_id: str) -> dict:
     challenger, champion = registry.by_alias(CHALLENGER), registry.by_alias(CHAMPION)
     if challenger is None or challenger.approval != "evaluating" or champion is None:
         return {"batch_id": batch_id, "status": "nothing_to_recheck"}
-    state = build_state(config, batch_id)
+    state = _day_state(config, lake, batch_id)
     onset = state.onset
     if challenger.tags.get("compared_with") != champion.version or (onset and challenger.tags.get("onset", onset) != onset):
         # Its evidence was about another champion, or another concept: it cannot be extended, only restarted
