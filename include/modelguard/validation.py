@@ -126,13 +126,18 @@ def _gx_parameters(parameters: dict) -> dict:
 
 
 # --- the fast engine --------------------------------------------------------------------------
+def _mostly(count: int, considered: int, mostly: float | None) -> tuple[bool, float]:
+    """GX's `mostly` rule: (success, unexpected share) of `count` unexpected among `considered` values."""
+    share = count / considered if considered else 0.0
+    return ((1 - share) >= (mostly if mostly is not None else 1.0) if considered else True), share
+
+
 def _map_result(frame: pd.DataFrame, column: str, unexpected: np.ndarray, considered: int, mostly: float | None,
                 id_column: str | None, percent_of: int | None = None) -> tuple[bool, dict]:
     """GX-shaped result of a column map expectation from a boolean mask of unexpected rows."""
     count = int(unexpected.sum())
     denominator = percent_of if percent_of is not None else considered
-    share = count / denominator if denominator else 0.0
-    success = (1 - share) >= (mostly if mostly is not None else 1.0) if denominator else True
+    success, share = _mostly(count, denominator, mostly)
     result = {"element_count": len(frame), "unexpected_count": count, "unexpected_percent": 100 * share,
               "_considered": denominator}  # internal: lets a streamed validation add chunks up
     if count:
@@ -382,11 +387,9 @@ def _merge_map(total: dict | None, part: dict) -> dict:
 
 
 def _finish_map(result: dict, mostly: float | None) -> tuple[bool, dict]:
-    considered = result.pop("_considered", 0)
-    count = result["unexpected_count"]
-    share = count / considered if considered else 0.0
+    success, share = _mostly(result["unexpected_count"], result.pop("_considered", 0), mostly)
     result["unexpected_percent"] = 100 * share
-    return ((1 - share) >= (mostly if mostly is not None else 1.0) if considered else True), result
+    return success, result
 
 
 def validate_parquet(path, suite: dict, id_column: str | None = None, parameters: dict | None = None,
@@ -409,8 +412,8 @@ def validate_parquet(path, suite: dict, id_column: str | None = None, parameters
              and e["kwargs"].get("column") in names}
     facts = _column_facts(path, whole)
     ctx = {"id": id_column, "parameters": parameters}
-    per_chunk = [i for i, e in enumerate(expectations)
-                 if e["type"] not in _WHOLE_FILE and e["kwargs"].get("column", names[0] if names else None) in names]
+    # every expectation outside _WHOLE_FILE that the fast engine knows is about one column
+    per_chunk = [i for i, e in enumerate(expectations) if e["type"] not in _WHOLE_FILE and e["kwargs"]["column"] in names]
     totals: dict[int, dict | None] = dict.fromkeys(per_chunk)
     plain: dict[int, tuple[bool, dict]] = {}  # expectations whose chunks each give a verdict (dtype checks)
     errors: dict[int, str] = {}
