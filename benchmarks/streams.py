@@ -104,12 +104,7 @@ def _loan_risk(frame: pd.DataFrame, concept: str) -> np.ndarray:
 
 
 def _loan_labels(rng: np.random.Generator, frame: pd.DataFrame, concept: str) -> np.ndarray:
-    risk = _loan_risk(frame, concept).to_numpy()
-    low, high = -30.0, 10.0
-    for _ in range(50):
-        mid = (low + high) / 2
-        low, high = (mid, high) if (1 / (1 + np.exp(-(risk + mid)))).mean() < DEFAULT_RATE else (low, mid)
-    return (rng.random(len(frame)) < 1 / (1 + np.exp(-(risk + low)))).astype("int64")
+    return fraud.draw_labels(rng, _loan_risk(frame, concept).to_numpy(), DEFAULT_RATE)
 
 
 LOAN_INCIDENTS = {  # kind -> (day of a 40-day timeline, expected response, description, duration)

@@ -117,13 +117,18 @@ def _risk(frame: pd.DataFrame, concept: str) -> np.ndarray:
 
 
 def label_rows(rng: np.random.Generator, frame: pd.DataFrame, concept: str) -> np.ndarray:
-    risk = _risk(frame, concept).to_numpy()
-    low, high = -30.0, 10.0  # intercept so that the fraud rate is FRAUD_RATE on this batch
+    return draw_labels(rng, _risk(frame, concept).to_numpy(), FRAUD_RATE)
+
+
+def draw_labels(rng: np.random.Generator, risk: np.ndarray, rate: float) -> np.ndarray:
+    """0/1 labels from log-odds `risk` (up to an intercept), the intercept chosen so that the positive rate
+    is `rate` on these rows."""
+    low, high = -30.0, 10.0
     for _ in range(50):
         mid = (low + high) / 2
-        low, high = (mid, high) if (1 / (1 + np.exp(-(risk + mid)))).mean() < FRAUD_RATE else (low, mid)
+        low, high = (mid, high) if (1 / (1 + np.exp(-(risk + mid)))).mean() < rate else (low, mid)
     probability = 1 / (1 + np.exp(-(risk + low)))
-    return (rng.random(len(frame)) < probability).astype("int64")
+    return (rng.random(len(risk)) < probability).astype("int64")
 
 
 # --- incidents as transformations of a day's rows ----------------------------------------------
