@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from modelguard.compare import e_process, paired_bootstrap, rank_differences
+from modelguard.compare import _resample_counts, e_process, paired_bootstrap, rank_differences, resampled_auc
 from modelguard.model import fast_auc
 
 
@@ -23,6 +23,19 @@ def test_fast_auc_matches_sklearn() -> None:
     rng, signal, y = _labelled(3000, 1)
     scores = signal + rng.normal(size=3000)
     assert abs(fast_auc(y, scores) - roc_auc_score(y, scores)) < 1e-12
+
+
+def test_resampled_auc_is_the_auc_of_the_rows_drawn() -> None:
+    """One sort for all resamples gives what fast_auc gives on each resample's rows, ties and all."""
+    rng, signal, y = _labelled(400, 2)
+    for scores in (signal + rng.normal(size=400), np.round(signal, 1)):  # continuous, and many ties
+        counts = _resample_counts(np.random.default_rng(0), len(y), 25)
+        expected = [fast_auc(y[np.repeat(np.arange(len(y)), drawn)], scores[np.repeat(np.arange(len(y)), drawn)])
+                    for drawn in counts.T]
+        np.testing.assert_allclose(resampled_auc(y, scores, counts), expected, rtol=0, atol=1e-12)
+    one_class = np.zeros((len(y), 1), dtype=int)
+    one_class[np.flatnonzero(y == 0)[:5], 0] = 2
+    assert np.isnan(resampled_auc(y, signal, one_class)[0])
 
 
 def test_two_equally_good_models_do_not_pass() -> None:
