@@ -106,17 +106,18 @@ def resampled_auc(y_true: np.ndarray, scores: np.ndarray, counts: np.ndarray) ->
     the same value as `fast_auc` on the rows repeated that often (ties count half), from one sort of the
     scores instead of one per resample. NaN where a resample holds one class only."""
     y = np.asarray(y_true).astype(bool)
-    order = np.argsort(scores, kind="stable")
-    ordered = np.asarray(scores, dtype=float)[order]
-    drawn = counts[order]
-    positive = np.where(y[order, None], drawn, 0)
-    negative = drawn - positive
-    if len(ordered) > 1 and (ordered[1:] == ordered[:-1]).any():  # groups of tied scores, each counted once
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        positive, negative = np.add.reduceat(positive, starts, axis=0), np.add.reduceat(negative, starts, axis=0)
-    below = np.cumsum(negative, axis=0) - negative  # negatives scored lower than each row (group)
-    pairs = positive.sum(axis=0).astype(float) * negative.sum(axis=0)
-    wins = (positive * (below + 0.5 * negative)).sum(axis=0)
+    scores = np.asarray(scores, dtype=float)
+    negatives = np.flatnonzero(~y)
+    order = negatives[np.argsort(scores[negatives], kind="stable")]
+    # below[k]: draws of the k lowest-scored negatives, per resample (a running sum over negatives only)
+    below = np.zeros((len(order) + 1, counts.shape[1]), dtype=np.int64)
+    np.cumsum(counts[order], axis=0, out=below[1:])
+    positives = np.flatnonzero(y)
+    lowest, highest = (np.searchsorted(scores[order], scores[positives], side=side) for side in ("left", "right"))
+    # each positive beats the negatives scored below it, and ties half of those scored the same
+    beaten = below[lowest] + 0.5 * (below[highest] - below[lowest])
+    wins = (counts[positives] * beaten).sum(axis=0)
+    pairs = counts[positives].sum(axis=0).astype(float) * below[-1]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(pairs > 0, wins / pairs, np.nan)
 
