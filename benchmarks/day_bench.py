@@ -191,12 +191,12 @@ class PeakRss(threading.Thread):
 
     def __init__(self, pids: list[int]) -> None:
         super().__init__(daemon=True)
-        self.pids, self.total_mb, self.largest_mb, self._stop = pids, 0.0, 0.0, threading.Event()
+        self.pids, self.total_mb, self.largest_mb, self._halt = pids, 0.0, 0.0, threading.Event()
 
     def run(self) -> None:
         import psutil
 
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             sizes = []
             for pid in self.pids:
                 with contextlib.suppress(psutil.Error):
@@ -206,10 +206,10 @@ class PeakRss(threading.Thread):
                             sizes.append(process.memory_info().rss / 2**20)
             if sizes:
                 self.total_mb, self.largest_mb = max(self.total_mb, sum(sizes)), max(self.largest_mb, max(sizes))
-            self._stop.wait(0.2)
+            self._halt.wait(0.2)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
 
 
