@@ -39,6 +39,15 @@ def test_server_tracking_uri_is_left_alone(tmp_path: Path) -> None:
         ({"model": {**FRAUD_MODEL, "features": {"numeric": ["amount", "amount"]}}}, "feature 'amount' is listed twice"),
         ({"model": {**FRAUD_MODEL, "segments": ["nope"]}}, "segment 'nope' is not a feature"),
         ({"model": {**FRAUD_MODEL, "target": "amount"}}, "target 'amount' is also listed as a feature"),
+        # names the pipeline writes itself: refused, naming the key, instead of overwritten
+        ({"model": {**FRAUD_MODEL, "segments": [], "features": {"numeric": ["score"]}}}, "features.numeric[0] 'score' is a column"),
+        ({"model": {**FRAUD_MODEL, "segments": [], "features": {"numeric": ["amount"], "categorical": ["version_a"]}}},
+         "features.categorical[0] 'version_a'"),
+        ({"model": {**FRAUD_MODEL, "id_column": "prediction"}}, "id_column 'prediction' is a column"),
+        ({"model": {**FRAUD_MODEL, "target": "score_champion"}}, "target 'score_champion' is a column"),
+        ({"model": {**FRAUD_MODEL, "timestamp_column": "_batch_id"}}, "timestamp_column '_batch_id' is a column"),
+        ({"storage": {"root": "s3://bucket/lake"}}, "storage.root: Value error, 's3://bucket/lake': URIs are not"),
+        ({"storage": {"root": "file:///srv/lake"}}, "storage.root"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, change: dict, named: str) -> None:
@@ -48,6 +57,17 @@ def test_bad_config_names_the_key(tmp_path: Path, change: dict, named: str) -> N
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert named in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["scores", "predictions", "batch_id", "version", "my_score"])
+def test_names_near_the_reserved_ones_are_accepted(tmp_path: Path, name: str) -> None:
+    model = {**FRAUD_MODEL, "segments": [], "features": {"numeric": [name]}}
+    assert parse_config({"model": model}, base_dir=tmp_path).model.features.numeric == [name]
+
+
+def test_a_mounted_storage_root_is_a_path(tmp_path: Path) -> None:
+    config = parse_config({"model": FRAUD_MODEL, "storage": {"root": "/mnt/bucket/lake"}}, base_dir=tmp_path)
+    assert config.storage_root == Path("/mnt/bucket/lake")
 
 
 def test_missing_model_section_is_named(tmp_path: Path) -> None:

@@ -58,6 +58,16 @@ class Features(_Strict):
         return [*self.numeric, *self.categorical]
 
 
+# Columns the pipeline writes next to the model's own (predictions, drift frames, pooled labelled days): a
+# feature, id, target or timestamp of the same name would be overwritten without a word.
+RESERVED_COLUMNS = ("score", "prediction", "_batch_id")
+RESERVED_PREFIXES = ("score_", "version_")
+
+
+def reserved_column(name: str) -> bool:
+    return name in RESERVED_COLUMNS or name.startswith(RESERVED_PREFIXES)
+
+
 class ModelConfig(_Strict):
     name: str
     task: Literal["binary_classification", "regression"] = "binary_classification"
@@ -81,11 +91,27 @@ class ModelConfig(_Strict):
         for segment in self.segments:
             if segment not in self.features.all:
                 raise ValueError(f"segment {segment!r} is not a feature")
+        named = {**special, **{f"features.numeric[{i}]": c for i, c in enumerate(self.features.numeric)},
+                 **{f"features.categorical[{i}]": c for i, c in enumerate(self.features.categorical)}}
+        for key, column in named.items():
+            if reserved_column(column):
+                raise ValueError(f"{key} {column!r} is a column name modelguard writes itself "
+                                 f"({', '.join(RESERVED_COLUMNS)}, {'*, '.join(RESERVED_PREFIXES)}*); "
+                                 "rename the column in the data")
         return self
 
 
 class StorageConfig(_Strict):
-    root: str = "data"
+    root: str = Field("data", description="local folder (relative to the config file's folder), or a mounted one")
+
+    @field_validator("root")
+    @classmethod
+    def _local_path(cls, value: str) -> str:
+        # A URI would become a local folder named after it ("s3:/bucket/lake"): refused, not misread.
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value):
+            raise ValueError(f"{value!r}: URIs are not supported; give a local or mounted folder "
+                             "(object stores: mount the bucket, e.g. with s3fs or gcsfuse)")
+        return value
 
 
 class MlflowConfig(_Strict):
