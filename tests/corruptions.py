@@ -107,6 +107,9 @@ CASES: dict[str, tuple[Writer, str]] = {
     "null_timestamps": (_parquet(_some("event_time", 0.1, None)), "column 'event_time': expect_column_values_to_not_be_null"),
     "categories_as_codes": (_parquet(_set("channel", lambda f: f["channel"].astype("category").cat.codes.astype("int64"))),
                             "column 'channel': expect_column_values_to_be_in_type_list"),
+    # Another encoding of the same column: every value unknown to the reference (new codes, not new categories)
+    "categories_recoded": (_parquet(_set("channel", lambda f: "C" + f["channel"].astype("category").cat.codes.astype(str))),
+                           "column 'channel': expect_column_values_to_be_in_set"),
     "too_few_rows": (_parquet(lambda f: f.iloc[:20]), "expect_table_row_count_to_be_between"),
     "booleans_for_counts": (_parquet(_set("tx_count_24h", lambda f: f["tx_count_24h"] > 2)),
                             "column 'tx_count_24h': expect_column_values_to_be_in_type_list"),

@@ -62,6 +62,32 @@ def test_engines_agree_on_bad_input(world, case: str) -> None:
     assert fault in fast.reason, fast.reason
 
 
+NUMERIC_FAMILY = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "Int8", "Int16", "Int32",
+                  "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "float16", "float32", "float64", "Float32", "Float64"]
+
+
+@pytest.mark.parametrize("dtype", NUMERIC_FAMILY)
+def test_any_number_passes_as_a_number_in_both_engines(world, dtype: str) -> None:
+    """Numeric means the family (int, uint, float, nullable), not the dtype the reference happened to have."""
+    config, suite, good, _ = world
+    frame = good.copy()
+    frame["hour"] = frame["hour"].astype(dtype)  # 0..23: fits every member of the family
+    accepted, failed = _verdicts(frame, suite, config)
+    assert accepted and not failed, failed
+
+
+@pytest.mark.parametrize(("share", "severity"), [(0.1, "warning"), (0.45, "warning"), (0.6, "critical"), (1.0, "critical")])
+def test_unknown_categories_warn_when_few_and_quarantine_when_most(world, share: float, severity: str) -> None:
+    """A campaign's new categories are news (warning); mostly unknown values are another encoding (critical)."""
+    config, suite, good, _ = world
+    frame = good.copy()
+    recoded = frame.index[: int(round(share * len(frame)))]
+    frame.loc[recoded, "channel"] = "code_" + pd.Series(range(len(recoded)), index=recoded).mod(7).astype(str)
+    accepted, failed = _verdicts(frame, suite, config)
+    assert ("expect_column_values_to_be_in_set", "channel", severity) in failed
+    assert accepted == (severity == "warning")
+
+
 def test_unknown_expectations_are_handed_to_gx(world) -> None:
     config, suite, good, _ = world
     extra = {"type": "expect_column_mean_to_be_between", "kwargs": {"column": "amount", "min_value": 1e6},

@@ -207,6 +207,8 @@ class ValidationConfig(_Strict):
     out_of_range_share: float = Field(0.01, ge=0, le=1, description="tolerated share of values outside the range")
     null_share_slack: float = Field(0.05, ge=0, le=1, description="tolerated null share above the reference's")
     unseen_category_share: float = Field(0.05, ge=0, le=1, description="share of unseen categories before a warning")
+    max_unseen_share: float = Field(0.5, ge=0, le=1, description="share of unseen categories that quarantines a "
+                                    "batch (another encoding or a shifted column, not new categories)")
     min_rows: int = Field(100, ge=1)
     max_rows: int = Field(10_000_000, ge=1)
     columns: dict[str, ColumnRules] = Field(default_factory=dict, description="per-column overrides")

@@ -177,8 +177,12 @@ def _unique(frame, kw, ctx):
     return _map_result(frame, kw["column"], duplicated, int(present.sum()), kw.get("mostly"), ctx["id"])
 
 
-_NUMERIC_NAMES = {"int8", "int16", "int32", "int64", "Int64", "float32", "float64", "Float64", "uint8", "uint16",
-                  "uint32", "uint64"}
+# The numeric dtype family: any signed or unsigned int, float, or pandas nullable number (what suites accept).
+# Nullable ones by their class name, the name GX's type check resolves (it does not know "Int64").
+NUMERIC_TYPES = [*(f"{kind}{bits}" for kind in ("int", "uint") for bits in (8, 16, 32, 64)),
+                 *(f"{kind}{bits}Dtype" for kind in ("Int", "UInt") for bits in (8, 16, 32, 64)),
+                 "float16", "float32", "float64", "Float32Dtype", "Float64Dtype"]
+_NUMERIC_NAMES = set(NUMERIC_TYPES)
 
 
 def _value_type_ok(type_list: list[str]) -> Callable[[Any], bool]:
@@ -197,7 +201,7 @@ def _type_list(frame, kw, ctx):
     type_list = kw["type_list"]
     if column.dtype != object:
         name = str(column.dtype)
-        ok = name in type_list or (name == "str" and "str" in type_list) or (
+        ok = name in type_list or type(column.dtype).__name__ in type_list or (
             isinstance(column.dtype, pd.StringDtype) and "string" in type_list)
         return ok, {"observed_value": name}
     present = column.notna().to_numpy()
