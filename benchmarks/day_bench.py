@@ -307,12 +307,20 @@ def main() -> None:
                         help="stop the library-default way after this many seconds (it may not finish on big days)")
     parser.add_argument("--no-scheduler", action="store_true",
                         help="skip the day under Airflow's scheduler (needs PostgreSQL and Redis: scripts/install_stack.sh)")
+    parser.add_argument("--scheduler-only", action="store_true", help="only the day under the scheduler")
     parser.add_argument("--profile", type=Path, help="run the big day under cProfile, write the stats here and "
                         "print the top functions (its time is then not comparable)")
     parser.add_argument("--library-default", nargs=3, metavar=("CONFIG", "DAY", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.library_default:
         library_default(*args.library_default)
+        return
+    if args.scheduler_only:
+        with tempfile.TemporaryDirectory(prefix="day-bench-scheduler-") as name:
+            scheduled = scheduler_day(Path(name), args.rows)
+        print(f"ours under the scheduler, {args.rows:,}-row day: {scheduled['seconds']:.1f} s, largest task "
+              f"process {scheduled['peak_mb']:,.0f} MB; per task: " + ", ".join(
+                  f"{k} {v:.1f}" for k, v in sorted(scheduled["stages"].items(), key=lambda item: -item[1])))
         return
 
     with tempfile.TemporaryDirectory(prefix="day-bench-") as name:

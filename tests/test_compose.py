@@ -147,3 +147,21 @@ def test_compose_and_the_live_stack_read_one_settings_file(tmp_path) -> None:
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == f"{stack.api_url}/execution/"
     assert env["AIRFLOW__API__HOST"] == "127.0.0.1" and stack.mlflow_uri.startswith("http://127.0.0.1:")
     assert env["AIRFLOW__API_AUTH__JWT_SECRET"] != fast["AIRFLOW__API_AUTH__JWT_SECRET"]  # random per run
+
+
+def test_celery_workers_load_the_task_libraries_once() -> None:
+    """Airflow's Celery defaults are kept; the workers import what tasks use before forking, and that import
+    starts no thread (a fork copies only the forking thread)."""
+    import subprocess
+    import sys
+
+    from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
+
+    module, _, name = read_env_file(SETTINGS_FILE)["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"].rpartition(".")
+    config = getattr(__import__(module, fromlist=[name]), name)
+    assert {k: v for k, v in config.items() if k != "imports"} == \
+        {k: v for k, v in DEFAULT_CELERY_CONFIG.items() if k != "imports"}
+    assert "modelguard.worker_preload" in config["imports"]
+    probe = ("import threading, modelguard.worker_preload, sys; "
+             "sys.exit(len(threading.enumerate()) != 1 or 'evidently' not in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", probe], timeout=120).returncode == 0

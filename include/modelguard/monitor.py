@@ -130,7 +130,8 @@ def drift_report(config: PipelineConfig, batch_id: str) -> dict:
     current = lake.read_parquet_rows(batch_path, features.all, config.drift.sample_rows, seed)
     current[SCORE_COLUMN] = lake.read_parquet_rows(predictions_path, [f"score_{CHAMPION}"], config.drift.sample_rows,
                                                    seed)[f"score_{CHAMPION}"].to_numpy()
-    reference = pd.read_parquet(lake.reference_scored)
+    # the reference's sample likewise (seed 0, as measure_drift samples it), not its every row, every day
+    reference = lake.read_parquet_rows(lake.reference_scored, [*features.all, SCORE_COLUMN], config.drift.sample_rows, 0)
     snapshot, verdicts, rows_compared = measure_drift(
         current, reference, [*features.numeric, SCORE_COLUMN], list(features.categorical), config.drift, seed=seed)
     folder = lake.report_dir(batch_id)
