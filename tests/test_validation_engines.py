@@ -76,6 +76,15 @@ def test_any_number_passes_as_a_number_in_both_engines(world, dtype: str) -> Non
     assert accepted and not failed, failed
 
 
+@pytest.mark.parametrize("dtype", ["object", "string"])
+def test_any_text_dtype_passes_as_a_category_in_both_engines(world, dtype: str) -> None:
+    config, suite, good, _ = world
+    frame = good.copy()
+    frame["channel"] = frame["channel"].astype(dtype)
+    accepted, failed = _verdicts(frame, suite, config)
+    assert accepted and not failed, failed
+
+
 @pytest.mark.parametrize(("share", "severity"), [(0.1, "warning"), (0.45, "warning"), (0.6, "critical"), (1.0, "critical")])
 def test_unknown_categories_warn_when_few_and_quarantine_when_most(world, share: float, severity: str) -> None:
     """A campaign's new categories are news (warning); mostly unknown values are another encoding (critical)."""

@@ -69,8 +69,12 @@ def init(config: ConfigOption = None) -> None:
     from modelguard.bootstrap import initialise
 
     cfg = _config(config)
-    with console.status("training the first champion and building suites"):
-        result = initialise(cfg)
+    try:
+        with console.status("training the first champion and building suites"):
+            result = initialise(cfg)
+    except (ValueError, FileNotFoundError) as error:  # the reference or the config cannot be used: say which
+        console.print(f"[red]init: {error}[/red]")
+        raise typer.Exit(2) from None
     console.print(f"champion: {cfg.model.name} v{result['champion_version']} "
                   f"({cfg.challenger.metric} {result.get(cfg.challenger.metric, float('nan')):.3f} on the reference holdout)")
 

@@ -17,7 +17,8 @@ from modelguard.config import PipelineConfig
 from modelguard.storage import to_jsonable
 from modelguard.validation import MARKUP_OR_CONTROL, NUMERIC_TYPES
 
-CATEGORICAL_TYPES = ["object", "str", "string"]
+# "StringDtype": the name GX's type check resolves for pandas' string dtype (it does not know "string")
+CATEGORICAL_TYPES = ["object", "str", "string", "StringDtype"]
 TIMESTAMP_TYPES = ["datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"]
 # Suite parameters filled in per batch (GX `$PARAMETER` references).
 BATCH_START, BATCH_END = "batch_start", "batch_end"
@@ -27,6 +28,33 @@ def expectation(kind: str, severity: str = "critical", **kwargs: Any) -> dict:
     return {"type": kind, "kwargs": to_jsonable(kwargs), "meta": {}, "severity": severity}
 
 
+def _family(dtype) -> str:
+    """Which of the suite's dtype families a reference column's dtype belongs to."""
+    name = str(dtype)
+    if name in NUMERIC_TYPES or type(dtype).__name__ in NUMERIC_TYPES:
+        return "numeric"
+    if name in CATEGORICAL_TYPES or type(dtype).__name__ in CATEGORICAL_TYPES:
+        return "categorical"
+    if name in TIMESTAMP_TYPES:
+        return "timestamp"
+    return name
+
+
+def unsupported_reference_dtypes(reference: pd.DataFrame, config: PipelineConfig) -> list[str]:
+    """One sentence per reference column whose dtype its role cannot take: said at `init`, rather than every
+    later batch failing its own suite."""
+    model = config.model
+    roles = {**dict.fromkeys(model.features.numeric, "numeric"), **dict.fromkeys(model.features.categorical, "categorical")}
+    if model.timestamp_column:
+        roles[model.timestamp_column] = "timestamp"
+    hints = {"numeric": "an int, uint, float or nullable number",
+             "categorical": "strings (object or string dtype); category, int or bool codes: cast them to strings",
+             "timestamp": "naive datetime64 in UTC; a timezone-aware column: convert to UTC and drop the zone"}
+    return [f"reference column {column!r} is {role} in the config but has dtype {reference[column].dtype}: "
+            f"it needs {hints[role]}"
+            for column, role in roles.items() if column in reference.columns and _family(reference[column].dtype) != role]
+
+
 def build_batch_suite(reference: pd.DataFrame, config: PipelineConfig) -> dict:
     """The expectation suite for daily batches, learned from the reference data."""
     model, rules = config.model, config.validation
@@ -34,6 +62,9 @@ def build_batch_suite(reference: pd.DataFrame, config: PipelineConfig) -> dict:
     missing = [c for c in required if c not in reference.columns]
     if missing:
         raise ValueError(f"reference data lacks columns named in the config: {', '.join(missing)}")
+    unsupported = unsupported_reference_dtypes(reference, config)
+    if unsupported:
+        raise ValueError("; ".join(unsupported))
     expectations = [
         expectation("expect_table_columns_to_match_set", column_set=required, exact_match=False),
         expectation("expect_table_columns_to_match_set", "warning", column_set=required, exact_match=True),

@@ -1,0 +1,66 @@
+"""Dtype families, not dtype names: what a reference column may be for its role, decided at `init`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelguard.bootstrap import initialise
+from modelguard.config import parse_config
+from modelguard.storage import Lake
+from modelguard.suites import build_batch_suite, unsupported_reference_dtypes
+
+MODEL = {"name": "m", "target": "y", "id_column": "id", "timestamp_column": "t",
+         "features": {"numeric": ["x"], "categorical": ["c"]}}
+
+
+def _reference(x=None, c=None, t=None) -> pd.DataFrame:
+    rows = 200
+    frame = pd.DataFrame({
+        "id": [f"r{i}" for i in range(rows)],
+        "t": pd.Timestamp("2026-08-01") + pd.to_timedelta(np.arange(rows), unit="min"),
+        "x": np.arange(rows, dtype="float64"),
+        "c": np.array(["a", "b", "c", "d"])[np.arange(rows) % 4],
+        "y": np.arange(rows) % 2,
+    })
+    for column, dtype in (("x", x), ("c", c), ("t", t)):
+        if dtype is not None:
+            frame[column] = dtype(frame[column]) if callable(dtype) else frame[column].astype(dtype)
+    return frame
+
+
+@pytest.mark.parametrize(("column", "dtype"), [
+    *(("x", d) for d in ["int8", "int64", "uint16", "uint64", "Int32", "UInt8", "float32", "float64", "Float64"]),
+    *(("c", d) for d in ["object", "string"]),
+    ("t", "datetime64[ns]"), ("t", "datetime64[us]"),
+])
+def test_every_member_of_the_family_is_accepted(tmp_path: Path, column: str, dtype: str) -> None:
+    config = parse_config({"model": MODEL}, base_dir=tmp_path)
+    reference = _reference(**{column: dtype})
+    assert unsupported_reference_dtypes(reference, config) == []
+    assert build_batch_suite(reference, config)["expectations"]
+
+
+@pytest.mark.parametrize(("column", "convert", "said"), [
+    ("x", lambda s: s.astype(str), "'x' is numeric in the config but has dtype object"),
+    ("x", lambda s: s > 10, "'x' is numeric in the config but has dtype bool"),
+    ("c", lambda s: s.astype("category").cat.codes.astype("int64"), "int or bool codes: cast them to strings"),
+    ("c", lambda s: s == "a", "'c' is categorical in the config but has dtype bool"),
+    ("c", lambda s: s.astype("category"), "category, int or bool codes: cast them to strings"),
+    ("t", lambda s: s.dt.tz_localize("UTC"), "'t' is timestamp in the config but has dtype datetime64[ns, UTC]"),
+    ("t", lambda s: s.astype(str), "it needs naive datetime64 in UTC"),
+], ids=["numbers-as-text", "bool-as-number", "int-codes", "bool-category", "pandas-category", "tz-aware", "timestamps-as-text"])
+def test_an_unsupported_dtype_fails_init_with_a_sentence(tmp_path: Path, column: str, convert, said: str) -> None:
+    config = parse_config({"model": MODEL, "storage": {"root": "lake"}}, base_dir=tmp_path)
+    reference = _reference()
+    reference[column] = convert(reference[column])
+    lake = Lake(config.storage_root)
+    lake.reference_train.parent.mkdir(parents=True)
+    reference.to_parquet(lake.reference_train, index=False)
+    with pytest.raises(ValueError, match="reference column") as caught:
+        initialise(config)
+    assert said in str(caught.value)
+    assert not lake.expectation_suite("batches").exists()  # nothing built from a reference it cannot check
