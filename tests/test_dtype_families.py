@@ -64,3 +64,16 @@ def test_an_unsupported_dtype_fails_init_with_a_sentence(tmp_path: Path, column:
         initialise(config)
     assert said in str(caught.value)
     assert not lake.expectation_suite("batches").exists()  # nothing built from a reference it cannot check
+
+
+def test_csv_categories_are_read_as_the_text_the_suite_expects(tmp_path: Path) -> None:
+    """Digit-like codes in a CSV stay codes ("02139"), instead of becoming the number 2139 and failing the
+    categorical type check; numbers and missing values are read as before."""
+    from modelguard.ingest import read_landed
+
+    path = tmp_path / "2026-09-01.csv"
+    path.write_text("id,zip,x\n1,02139,1.5\n2,10001,\n3,,2\n")
+    frame = read_landed(path, text_columns=["zip"])
+    assert frame["zip"].tolist()[:2] == ["02139", "10001"] and frame["zip"].isna().tolist() == [False, False, True]
+    assert str(frame["x"].dtype) == "float64"
+    assert read_landed(path)["zip"].tolist()[:2] == [2139, 10001]  # what inference alone made of them

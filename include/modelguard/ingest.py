@@ -25,15 +25,19 @@ from modelguard.validation import ValidationResult, validate, validate_parquet
 DAG_ID = "modelguard_ingest"
 
 
-def read_landed(path: Path, timestamp_column: str | None = None, name: str | None = None) -> pd.DataFrame:
+def read_landed(path: Path, timestamp_column: str | None = None, name: str | None = None,
+                text_columns: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a landed parquet or CSV file; any failure becomes a ValueError saying what is wrong.
-    `name`: the landed file's name when `path` is a snapshot of it (messages and format follow the name)."""
+    `name`: the landed file's name when `path` is a snapshot of it (messages and format follow the name).
+    `text_columns`: CSV columns read as text, as the suite expects them (codes such as "02139" stay codes,
+    instead of being inferred as the number 2139)."""
     name = name or path.name
     if path.stat().st_size == 0:
         raise ValueError(f"cannot read {name}: the file is empty (0 bytes)")
     try:
         if name.endswith(".csv"):
-            frame = pd.read_csv(path, encoding="utf-8", on_bad_lines="error", low_memory=False)
+            frame = pd.read_csv(path, encoding="utf-8", on_bad_lines="error", low_memory=False,
+                                dtype=dict.fromkeys(text_columns, str))
             if timestamp_column and timestamp_column in frame.columns:
                 raw = frame[timestamp_column]
                 frame[timestamp_column] = pd.to_datetime(raw, errors="coerce", format="ISO8601")
@@ -186,8 +190,9 @@ def check_file(lake: Lake, config: PipelineConfig, kind: str, batch_id: str, sou
                 landed_parquet_columns(snapshot, source.name)
                 result = _streamed(snapshot, source.name, suite, config.model.id_column, parameters)
             else:
-                frame = read_landed(snapshot if copied else source,
-                                    config.model.timestamp_column if kind == "batches" else None, name=source.name)
+                batch = kind == "batches"
+                frame = read_landed(snapshot if copied else source, config.model.timestamp_column if batch else None,
+                                    name=source.name, text_columns=config.model.features.categorical if batch else ())
                 result = validate(frame, suite, config.model.id_column, parameters)
         except ValueError as error:
             result = _unreadable(error)
