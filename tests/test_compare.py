@@ -25,6 +25,30 @@ def test_fast_auc_matches_sklearn() -> None:
     assert abs(fast_auc(y, scores) - roc_auc_score(y, scores)) < 1e-12
 
 
+def test_classification_metrics_match_sklearn() -> None:
+    """The numpy metrics give scikit-learn's values, on tied scores, tiny days and one-class days too."""
+    from sklearn.metrics import average_precision_score, f1_score, log_loss, precision_score, recall_score
+
+    from modelguard.model import classification_metrics
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        n = int(rng.integers(2, 300))
+        y = (rng.random(n) < rng.uniform(0, 0.5)).astype(int)
+        scores = np.round(rng.random(n), int(rng.integers(1, 4)))
+        ours, predicted = classification_metrics(y, scores), (scores >= 0.5).astype(int)
+        expected = {"precision": precision_score(y, predicted, zero_division=0),
+                    "recall": recall_score(y, predicted, zero_division=0),
+                    "f1": f1_score(y, predicted, zero_division=0),
+                    "log_loss": log_loss(y, np.clip(scores, 1e-6, 1 - 1e-6), labels=[0, 1])}
+        if 0 < y.sum() < n:
+            expected["pr_auc"] = average_precision_score(y, scores)
+        else:
+            assert np.isnan(ours["pr_auc"])
+        for name, value in expected.items():
+            assert abs(ours[name] - value) < 1e-12, (name, ours[name], value)
+
+
 def test_resampled_auc_is_the_auc_of_the_rows_drawn() -> None:
     """One sort for all resamples gives what fast_auc gives on each resample's rows, ties and all."""
     rng, signal, y = _labelled(400, 2)

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from modelguard.model import fast_auc
+from modelguard.model import average_precision, fast_auc
 
 # Bets of the mixture e-process: a small bet grows steadily on a small edge, a large one fast on a large
 # edge; their average is an e-process too and is within a factor len(BETS) of the best of them.
@@ -31,9 +31,7 @@ def _metric(name: str):
     if name == "roc_auc":
         return fast_auc
     if name == "pr_auc":
-        from sklearn.metrics import average_precision_score
-
-        return lambda y, s: float(average_precision_score(y, s)) if 0 < y.sum() < len(y) else float("nan")
+        return lambda y, s: average_precision(y, s) if 0 < y.sum() < len(y) else float("nan")
     raise ValueError(f"unknown comparison metric {name!r}")
 
 
