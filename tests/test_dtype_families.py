@@ -35,9 +35,9 @@ def _reference(x=None, c=None, t=None) -> pd.DataFrame:
 @pytest.mark.parametrize(("column", "dtype"), [
     *(("x", d) for d in ["int8", "int64", "uint16", "uint64", "Int32", "UInt8", "float32", "float64", "Float64"]),
     *(("c", d) for d in ["object", "string"]),
-    ("t", "datetime64[ns]"), ("t", "datetime64[us]"),
+    ("t", "datetime64[ns]"), ("t", "datetime64[us]"), ("t", lambda s: s.dt.tz_localize("Europe/Berlin")),
 ])
-def test_every_member_of_the_family_is_accepted(tmp_path: Path, column: str, dtype: str) -> None:
+def test_every_member_of_the_family_is_accepted(tmp_path: Path, column: str, dtype) -> None:
     config = parse_config({"model": MODEL}, base_dir=tmp_path)
     reference = _reference(**{column: dtype})
     assert unsupported_reference_dtypes(reference, config) == []
@@ -50,9 +50,8 @@ def test_every_member_of_the_family_is_accepted(tmp_path: Path, column: str, dty
     ("c", lambda s: s.astype("category").cat.codes.astype("int64"), "int or bool codes: cast them to strings"),
     ("c", lambda s: s == "a", "'c' is categorical in the config but has dtype bool"),
     ("c", lambda s: s.astype("category"), "category, int or bool codes: cast them to strings"),
-    ("t", lambda s: s.dt.tz_localize("UTC"), "'t' is timestamp in the config but has dtype datetime64[ns, UTC]"),
-    ("t", lambda s: s.astype(str), "it needs naive datetime64 in UTC"),
-], ids=["numbers-as-text", "bool-as-number", "int-codes", "bool-category", "pandas-category", "tz-aware", "timestamps-as-text"])
+    ("t", lambda s: s.astype(str), "'t' is timestamp in the config but has dtype object"),
+], ids=["numbers-as-text", "bool-as-number", "int-codes", "bool-category", "pandas-category", "timestamps-as-text"])
 def test_an_unsupported_dtype_fails_init_with_a_sentence(tmp_path: Path, column: str, convert, said: str) -> None:
     config = parse_config({"model": MODEL, "storage": {"root": "lake"}}, base_dir=tmp_path)
     reference = _reference()
@@ -77,3 +76,16 @@ def test_csv_categories_are_read_as_the_text_the_suite_expects(tmp_path: Path) -
     assert frame["zip"].tolist()[:2] == ["02139", "10001"] and frame["zip"].isna().tolist() == [False, False, True]
     assert str(frame["x"].dtype) == "float64"
     assert read_landed(path)["zip"].tolist()[:2] == [2139, 10001]  # what inference alone made of them
+
+
+def test_csv_timestamps_with_offsets_are_read_as_instants(tmp_path: Path) -> None:
+    """Offsets may differ row to row (a DST change, several sources); each row keeps its instant, in UTC."""
+    from modelguard.ingest import read_landed
+
+    path = tmp_path / "2026-09-01.csv"
+    path.write_text("id,t\n1,2026-09-01T10:00:00+02:00\n2,2026-09-01T09:00:00Z\n3,2026-09-01 07:30:00-01:00\n")
+    stamps = read_landed(path, "t")["t"]
+    assert str(stamps.dtype) == "datetime64[ns, UTC]"
+    assert [s.strftime("%H:%M") for s in stamps] == ["08:00", "09:00", "08:30"]
+    path.write_text("id,t\n1,2026-09-01T10:00:00\n")
+    assert str(read_landed(path, "t")["t"].dtype) == "datetime64[ns]"  # no offset: naive, taken as UTC

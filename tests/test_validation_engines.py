@@ -85,6 +85,23 @@ def test_any_text_dtype_passes_as_a_category_in_both_engines(world, dtype: str) 
     assert accepted and not failed, failed
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/Los_Angeles"])
+def test_zone_aware_timestamps_are_compared_as_the_same_instants(world, zone: str, tmp_path: Path) -> None:
+    """The same instants, written with a time zone, pass both engines and the streamed path; an hour before the
+    day (in UTC) fails them all, whatever zone it is written in."""
+    config, suite, good, _ = world
+    frame = good.copy()
+    frame["event_time"] = frame["event_time"].dt.tz_localize("UTC").dt.tz_convert(zone)
+    accepted, failed = _verdicts(frame, suite, config)
+    assert accepted and not failed, failed
+    _streamed_equals_whole(frame, suite, config, tmp_path / "zoned.parquet")
+    early = frame.copy()
+    early.loc[early.index[:5], "event_time"] = (pd.Timestamp(DAY, tz="UTC") - pd.Timedelta(hours=1)).tz_convert(zone)
+    accepted, failed = _verdicts(early, suite, config)
+    assert not accepted and ("expect_column_values_to_be_between", "event_time", "critical") in failed
+    _streamed_equals_whole(early, suite, config, tmp_path / "early.parquet")
+
+
 @pytest.mark.parametrize(("share", "severity"), [(0.1, "warning"), (0.45, "warning"), (0.6, "critical"), (1.0, "critical")])
 def test_unknown_categories_warn_when_few_and_quarantine_when_most(world, share: float, severity: str) -> None:
     """A campaign's new categories are news (warning); mostly unknown values are another encoding (critical)."""

@@ -31,6 +31,7 @@ from modelguard.monitor import build_state, labelled_batch_ids
 from modelguard.policy import State, service_bar
 from modelguard.registry import CHALLENGER, CHAMPION, Registry, Version
 from modelguard.storage import Lake
+from modelguard.validation import naive_utc
 
 DAG_ID = "modelguard_challenge"
 SPLIT_HOLDOUT_SHARE = 0.4  # of a single post-onset day, the later share that judges the challenger
@@ -80,8 +81,8 @@ def _load(lake: Lake, config: PipelineConfig, batch_ids: list[str]) -> pd.DataFr
         batch = pd.read_parquet(lake.validated("batches", batch_id))
         labels = pd.read_parquet(lake.validated("labels", batch_id))[[key, target]]
         frame = batch.merge(labels, on=key, how="inner").assign(_batch_id=batch_id)
-        if clock and clock in frame.columns:
-            frame = frame.sort_values(clock, kind="stable")
+        if clock and clock in frame.columns:  # days exported with and without a zone still concatenate
+            frame = frame.assign(**{clock: naive_utc(frame[clock])}).sort_values(clock, kind="stable")
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

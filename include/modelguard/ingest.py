@@ -40,7 +40,9 @@ def read_landed(path: Path, timestamp_column: str | None = None, name: str | Non
                                 dtype=dict.fromkeys(text_columns, str))
             if timestamp_column and timestamp_column in frame.columns:
                 raw = frame[timestamp_column]
-                frame[timestamp_column] = pd.to_datetime(raw, errors="coerce", format="ISO8601")
+                # values with a UTC offset are read as instants (in UTC; offsets may differ row to row)
+                zoned = bool(raw.astype(str).str.contains(r"(?:Z|[+-]\d\d:?\d\d)$").any())
+                frame[timestamp_column] = pd.to_datetime(raw, errors="coerce", format="ISO8601", utc=zoned)
                 unparsed = int((frame[timestamp_column].isna() & raw.notna()).sum())
                 if unparsed:
                     raise ValueError(f"{unparsed} values of {timestamp_column!r} are not timestamps "

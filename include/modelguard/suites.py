@@ -19,7 +19,8 @@ from modelguard.validation import MARKUP_OR_CONTROL, NUMERIC_TYPES
 
 # "StringDtype": the name GX's type check resolves for pandas' string dtype (it does not know "string")
 CATEGORICAL_TYPES = ["object", "str", "string", "StringDtype"]
-TIMESTAMP_TYPES = ["datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"]
+# naive (taken as UTC) or zone-aware ("DatetimeTZDtype", compared as the same instant in UTC)
+TIMESTAMP_TYPES = ["datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]", "DatetimeTZDtype"]
 # Suite parameters filled in per batch (GX `$PARAMETER` references).
 BATCH_START, BATCH_END = "batch_start", "batch_end"
 
@@ -35,7 +36,7 @@ def _family(dtype) -> str:
         return "numeric"
     if name in CATEGORICAL_TYPES or type(dtype).__name__ in CATEGORICAL_TYPES:
         return "categorical"
-    if name in TIMESTAMP_TYPES:
+    if name in TIMESTAMP_TYPES or type(dtype).__name__ in TIMESTAMP_TYPES:
         return "timestamp"
     return name
 
@@ -49,7 +50,7 @@ def unsupported_reference_dtypes(reference: pd.DataFrame, config: PipelineConfig
         roles[model.timestamp_column] = "timestamp"
     hints = {"numeric": "an int, uint, float or nullable number",
              "categorical": "strings (object or string dtype); category, int or bool codes: cast them to strings",
-             "timestamp": "naive datetime64 in UTC; a timezone-aware column: convert to UTC and drop the zone"}
+             "timestamp": "datetime64, naive (taken as UTC) or with a time zone"}
     return [f"reference column {column!r} is {role} in the config but has dtype {reference[column].dtype}: "
             f"it needs {hints[role]}"
             for column, role in roles.items() if column in reference.columns and _family(reference[column].dtype) != role]

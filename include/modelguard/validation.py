@@ -110,6 +110,11 @@ def _batch_definition():
 def _gx_results(frame: pd.DataFrame, expectations: list[dict], id_column: str | None,
                 parameters: dict) -> list[tuple[dict, bool, dict, str | None]]:
     gx, definition = _batch_definition()
+    # GX compares datetimes with the suite's naive UTC bounds and has no type name for a zone-aware column:
+    # it is handed the same instants as naive UTC (what the fast engine compares)
+    zoned = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
+    if zoned:
+        frame = frame.assign(**{c: naive_utc(frame[c]) for c in zoned})
     result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_ROWS}
     if id_column and id_column in frame.columns:
         result_format["unexpected_index_column_names"] = [id_column]
@@ -227,11 +232,17 @@ def _per_unique(column: pd.Series, test: Callable[[Any], bool]) -> np.ndarray:
     return np.append(verdicts, False)[codes]  # code -1 (missing) picks the appended False
 
 
+def naive_utc(values: pd.Series) -> pd.Series:
+    """Timestamps as naive UTC, how suites and the lake compare them: a zone-aware column is converted to UTC
+    (the instant kept), a naive one is taken to be UTC already."""
+    return values.dt.tz_convert(None) if isinstance(values.dtype, pd.DatetimeTZDtype) else values
+
+
 def _between(frame, kw, ctx):
     column = frame[kw["column"]]
     low, high = _resolve(kw.get("min_value"), ctx["parameters"]), _resolve(kw.get("max_value"), ctx["parameters"])
     if pd.api.types.is_datetime64_any_dtype(column):
-        values = column.dt.tz_convert(None) if getattr(column.dt, "tz", None) is not None else column
+        values = naive_utc(column)
         low = pd.Timestamp(low) if low is not None else None
         high = pd.Timestamp(high) if high is not None else None
     elif column.dtype == object:
