@@ -294,7 +294,7 @@ def ours_outcome(config_file: Path, day: str) -> dict:
             "drifted": sorted(drift.get("drifted_features", [])), "report_bytes": reports}
 
 
-IMPORT_FLOOR = ("import airflow.sdk, airflow.models, mlflow, pandas, pyarrow.parquet, sklearn.ensemble, skops.io, "
+IMPORT_FLOOR = ("import airflow.sdk, airflow.models, mlflow, pandas, pyarrow.parquet, sklearn.ensemble, "
                 "evidently; from airflow.api_fastapi.execution_api import app")
 
 
@@ -380,7 +380,7 @@ def main() -> None:
               f"{default['peak_mb']:>13,.0f}")
         print(f"{'library default: after its imports':<46}{default['seconds']:>9.1f}{'':>13}   (the same process, "
               "timed from its first line of work)")
-    print(f"{'imports alone (airflow, mlflow, skops, evidently)':<46}{floor['seconds']:>9.1f}"
+    print(f"{'imports alone (airflow, mlflow, evidently)':<46}{floor['seconds']:>9.1f}"
           f"{floor['peak_mb']:>13,.0f}   (a bare process importing what a day needs)")
     ways = [("replay", stages)] + ([("scheduler", scheduled["stages"])] if scheduled else [])
     print("\nours, per stage (task-instance durations recorded by Airflow), seconds:")

@@ -2,7 +2,7 @@
 docker/airflow.env): Airflow's defaults, plus the libraries the tasks use, imported once per worker.
 
 A worker imports its `imports` before it forks its pool, and Airflow's supervisor forks every task process
-from a pool process: a task then starts with pandas, scikit-learn, skops, MLflow and Evidently already
+from a pool process: a task then starts with pandas, scikit-learn, MLflow and Evidently already
 loaded instead of importing them again (seconds per task; benchmarks/day_bench.py prints the per-task
 times under the scheduler). Only the workers import them: the scheduler reads this dict, not the modules.
 """

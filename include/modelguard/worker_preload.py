@@ -11,7 +11,6 @@ import mlflow.sklearn  # noqa: F401 - the registry and model loading
 import pyarrow.parquet  # noqa: F401
 import sklearn.ensemble  # noqa: F401
 import sklearn.pipeline  # noqa: F401
-import skops.io  # noqa: F401 - model (de)serialization; its import walks every scikit-learn estimator
 
 import modelguard.challenge  # noqa: F401 - the stage modules (they import the rest of modelguard)
 import modelguard.ingest  # noqa: F401
