@@ -19,25 +19,25 @@ from modelguard import decisions
 from modelguard.batch_days import batch_clock
 from modelguard.config import PipelineConfig
 from modelguard.storage import Lake, atomic_path
-from modelguard.suites import batch_parameters
+from modelguard.suites import batch_parameters, csv_dtypes
 from modelguard.validation import ValidationResult, validate, validate_parquet
 
 DAG_ID = "modelguard_ingest"
 
 
 def read_landed(path: Path, timestamp_column: str | None = None, name: str | None = None,
-                text_columns: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+                dtypes: dict[str, object] | None = None) -> pd.DataFrame:
     """Read a landed parquet or CSV file; any failure becomes a ValueError saying what is wrong.
     `name`: the landed file's name when `path` is a snapshot of it (messages and format follow the name).
-    `text_columns`: CSV columns read as text, as the suite expects them (codes such as "02139" stay codes,
-    instead of being inferred as the number 2139)."""
+    `dtypes`: how to read CSV columns, as the suite expects them (`suites.csv_dtypes`: codes such as "02139"
+    stay text instead of becoming the number 2139; integer codes with gaps stay integers, not floats)."""
     name = name or path.name
     if path.stat().st_size == 0:
         raise ValueError(f"cannot read {name}: the file is empty (0 bytes)")
     try:
         if name.endswith(".csv"):
             frame = pd.read_csv(path, encoding="utf-8", on_bad_lines="error", low_memory=False,
-                                dtype=dict.fromkeys(text_columns, str))
+                                dtype=dtypes)
             if timestamp_column and timestamp_column in frame.columns:
                 raw = frame[timestamp_column]
                 # values with a UTC offset are read as instants (in UTC; offsets may differ row to row)
@@ -194,7 +194,8 @@ def check_file(lake: Lake, config: PipelineConfig, kind: str, batch_id: str, sou
             else:
                 batch = kind == "batches"
                 frame = read_landed(snapshot if copied else source, config.model.timestamp_column if batch else None,
-                                    name=source.name, text_columns=config.model.features.categorical if batch else ())
+                                    name=source.name,
+                                    dtypes=csv_dtypes(suite, config.model.features.categorical) if batch else None)
                 result = validate(frame, suite, config.model.id_column, parameters)
         except ValueError as error:
             result = _unreadable(error)

@@ -22,9 +22,10 @@ def default_estimator(numeric: list[str], categorical: list[str], task: str = "b
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
     categories = make_pipeline(
+        FunctionTransformer(as_category_text, feature_names_out="one-to-one"),
         SimpleImputer(strategy="constant", fill_value="__missing__"),
         OneHotEncoder(handle_unknown="ignore", min_frequency=20, sparse_output=False),
     )
@@ -37,6 +38,13 @@ def default_estimator(numeric: list[str], categorical: list[str], task: str = "b
     if task == "regression":
         return Pipeline([("features", features), ("model", HistGradientBoostingRegressor(**params))])
     return Pipeline([("features", features), ("model", HistGradientBoostingClassifier(**params))])
+
+
+def as_category_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categories as text, whatever their dtype (text, integer codes, booleans), missing kept missing: one
+    encoding for the one-hot step (its string fill value would not mix with numbers)."""
+    frame = pd.DataFrame(frame)
+    return frame.astype(str).where(frame.notna(), np.nan).astype(object)
 
 
 def estimator_factory(dotted: str) -> Callable:

@@ -29,16 +29,35 @@ def expectation(kind: str, severity: str = "critical", **kwargs: Any) -> dict:
     return {"type": kind, "kwargs": to_jsonable(kwargs), "meta": {}, "severity": severity}
 
 
+# Categorical columns come as text, integer codes or booleans: each keeps its own kind (a batch whose codes
+# arrive as text, or text as codes, is another encoding and fails the type check).
+CODE_TYPES = [t for t in NUMERIC_TYPES if "int" in t.lower()]
+BOOL_TYPES = ["bool", "BooleanDtype"]
+# How a CSV batch's column is read for each kind, so that it arrives as the suite's type
+CSV_DTYPES = {"text": str, "codes": "Int64", "bool": "boolean"}
+
+
+def _named(dtype, names: list[str]) -> bool:
+    return str(dtype) in names or type(dtype).__name__ in names
+
+
 def _family(dtype) -> str:
     """Which of the suite's dtype families a reference column's dtype belongs to."""
-    name = str(dtype)
-    if name in NUMERIC_TYPES or type(dtype).__name__ in NUMERIC_TYPES:
+    if _named(dtype, BOOL_TYPES):
+        return "bool"
+    if _named(dtype, CODE_TYPES):
+        return "codes"
+    if _named(dtype, NUMERIC_TYPES):
         return "numeric"
-    if name in CATEGORICAL_TYPES or type(dtype).__name__ in CATEGORICAL_TYPES:
-        return "categorical"
-    if name in TIMESTAMP_TYPES or type(dtype).__name__ in TIMESTAMP_TYPES:
+    if _named(dtype, CATEGORICAL_TYPES):
+        return "text"
+    if _named(dtype, TIMESTAMP_TYPES):
         return "timestamp"
-    return name
+    return str(dtype)
+
+
+# the families each role takes (integer columns are numbers or codes, as the config lists them)
+_ROLE_FAMILIES = {"numeric": ("numeric", "codes"), "categorical": ("text", "codes", "bool"), "timestamp": ("timestamp",)}
 
 
 def unsupported_reference_dtypes(reference: pd.DataFrame, config: PipelineConfig) -> list[str]:
@@ -49,11 +68,25 @@ def unsupported_reference_dtypes(reference: pd.DataFrame, config: PipelineConfig
     if model.timestamp_column:
         roles[model.timestamp_column] = "timestamp"
     hints = {"numeric": "an int, uint, float or nullable number",
-             "categorical": "strings (object or string dtype); category, int or bool codes: cast them to strings",
+             "categorical": "text (object or string), integer codes or booleans; a pandas category or float codes: "
+                            "cast them to text",
              "timestamp": "datetime64, naive (taken as UTC) or with a time zone"}
     return [f"reference column {column!r} is {role} in the config but has dtype {reference[column].dtype}: "
             f"it needs {hints[role]}"
-            for column, role in roles.items() if column in reference.columns and _family(reference[column].dtype) != role]
+            for column, role in roles.items()
+            if column in reference.columns and _family(reference[column].dtype) not in _ROLE_FAMILIES[role]]
+
+
+def csv_dtypes(suite: dict, categorical: list[str]) -> dict[str, object]:
+    """How to read each categorical column of a CSV batch so that it arrives as its suite expects it (codes such
+    as "02139" stay text; integer codes with gaps stay integers), from the suite's own type checks."""
+    kinds = {tuple(CATEGORICAL_TYPES): "text", tuple(CODE_TYPES): "codes", tuple(BOOL_TYPES): "bool"}
+    found = {}
+    for item in suite.get("expectations", []):
+        column, kind = item["kwargs"].get("column"), kinds.get(tuple(item["kwargs"].get("type_list") or ()))
+        if item["type"] == "expect_column_values_to_be_in_type_list" and kind and column in categorical:
+            found[column] = CSV_DTYPES[kind]
+    return found
 
 
 def build_batch_suite(reference: pd.DataFrame, config: PipelineConfig) -> dict:
@@ -109,18 +142,23 @@ def build_batch_suite(reference: pd.DataFrame, config: PipelineConfig) -> dict:
             else float(values.isna().mean()) + rules.null_share_slack
         unseen = override.unseen_category_share if override and override.unseen_category_share is not None \
             else rules.unseen_category_share
-        known = sorted(map(str, values.dropna().unique()))
+        kind = _family(values.dtype)
+        type_list = {"text": CATEGORICAL_TYPES, "codes": CODE_TYPES, "bool": BOOL_TYPES}[kind]
+        # the values as a batch holds them: text compared as text, codes as integers, booleans as booleans
+        known = sorted(map(str, values.dropna().unique())) if kind == "text" else \
+            sorted({int(v) if kind == "codes" else bool(v) for v in values.dropna().unique()})
         expectations += [
-            expectation("expect_column_values_to_be_in_type_list", column=column, type_list=CATEGORICAL_TYPES),
+            expectation("expect_column_values_to_be_in_type_list", column=column, type_list=type_list),
             expectation("expect_column_values_to_not_be_null", column=column, mostly=round(max(0.0, 1 - max_nulls), 4)),
             # A few new categories (a campaign) are news; mostly unknown ones are another encoding or column.
             expectation("expect_column_values_to_be_in_set", "warning", column=column, value_set=known,
                         mostly=round(1 - unseen, 4)),
             expectation("expect_column_values_to_be_in_set", column=column, value_set=known,
                         mostly=round(1 - rules.max_unseen_share, 4)),
-            # Unseen categories are only a warning; markup or control characters never are (script injection).
-            expectation("expect_column_values_to_not_match_regex", column=column, regex=MARKUP_OR_CONTROL),
         ]
+        if kind == "text":  # Unseen categories are only a warning; markup or control characters never are (script injection).
+            expectations.append(expectation("expect_column_values_to_not_match_regex", column=column,
+                                            regex=MARKUP_OR_CONTROL))
     return {"name": f"{model.name}_batches", "expectations": expectations,
             "meta": {"built_from": "reference/train.parquet", "parameters": [BATCH_START, BATCH_END],
                      "notes": "severity critical quarantines the batch; warning accepts it with an alert"}}
