@@ -160,32 +160,25 @@ class Scenario:
         stack, seen, figures = self.stack, self.seen, self.seen["figures"]
         held = self.folder / "held"
         landed: dict[str, float] = {}
-        killed = restarted = False
+        faults = {"killed": False, "restarted": False}
         approved_at = None
         for index, day in enumerate(LIVE):
             start = self.t0 + index * DAY
             end = start + DAY
-            _sleep_until(start + 0.6 * DAY)
+            # watched, not slept through: a challenger's run can start and end inside these seconds
+            self._inject_faults_until(start + 0.6 * DAY, faults)
             deliver_labels(self.lake.root, day)
             if day == LIVE[-1]:
                 continue  # 09-10's file lands only after its deadline (below)
             late = 20 if day == LIVE[1] else 0  # 09-09's file is late, but before the deadline
-            while time.time() < end + late:
-                if not killed:
-                    killed = self._crash_a_worker_mid_task()
-                if not restarted:
-                    restarted = self._restart_mlflow_mid_challenge()
-                time.sleep(0.5)
+            self._inject_faults_until(end + late, faults)
             os.replace(held / f"{day}.parquet", self.lake.root / "landing" / "batches" / f"{day}.parquet")
             landed[day] = time.time()
         # until the 09-10 deadline: watch for the approval request and act on it as a person would
         deadline = self.t0 + 3 * DAY + DAY / 3 + 240
         while time.time() < deadline and (approved_at is None or seen.get("promoted_after") is None
-                                          or not killed or not restarted):
-            if not killed:
-                killed = self._crash_a_worker_mid_task()
-            if not restarted:
-                restarted = self._restart_mlflow_mid_challenge()
+                                          or not all(faults.values())):
+            self._inject_faults_until(time.time(), faults)
             if approved_at is None:
                 requested = [e for e in decisions.read_decisions(self.lake) if e["action"] == "request_approval"]
                 if requested:
@@ -197,11 +190,24 @@ class Scenario:
                     Registry(self.config).aliases().get(CHAMPION) == seen["requested"]["model_version"]:
                 seen["promoted_after"] = time.time() - approved_at
             time.sleep(1)
-        seen["killed"], seen["restarted"] = killed, restarted
+        seen["killed"], seen["restarted"] = faults["killed"], faults["restarted"]
         figures["approval_to_champion_alias_seconds"] = round(seen.get("promoted_after") or -1, 1)
         for day in LIVE[:2]:
             figures[f"landing_to_monitor_done_{day}"] = round(self._wait_monitored({day}, landed[day], 300)
                                                                - landed[day])
+
+    def _inject_faults_until(self, moment: float, faults: dict[str, bool]) -> None:
+        """Until `moment` (at least once), restart MLflow while a challenger trains and crash a worker mid-task,
+        each once, as soon as there is such a run. The restart is tried first: a challenge run lasts seconds
+        (the workers have its libraries loaded) and a crash waits for the new worker."""
+        while True:
+            if not faults["restarted"]:
+                faults["restarted"] = self._restart_mlflow_mid_challenge()
+            if not faults["killed"]:
+                faults["killed"] = self._crash_a_worker_mid_task()
+            if time.time() >= moment:
+                return
+            time.sleep(0.5)
 
     def _crash_a_worker_mid_task(self) -> bool:
         """SIGKILL the worker running a monitor task (a crash, mid-task), then start a fresh one."""
