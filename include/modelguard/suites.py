@@ -15,7 +15,7 @@ import pandas as pd
 
 from modelguard.config import PipelineConfig
 from modelguard.storage import to_jsonable
-from modelguard.validation import MARKUP_OR_CONTROL, NUMERIC_TYPES
+from modelguard.validation import MARKUP_OR_CONTROL, NUMERIC_TYPES, dtype_in
 
 # "StringDtype": the name GX's type check resolves for pandas' string dtype (it does not know "string")
 CATEGORICAL_TYPES = ["object", "str", "string", "StringDtype"]
@@ -33,25 +33,22 @@ def expectation(kind: str, severity: str = "critical", **kwargs: Any) -> dict:
 # arrive as text, or text as codes, is another encoding and fails the type check).
 CODE_TYPES = [t for t in NUMERIC_TYPES if "int" in t.lower()]
 BOOL_TYPES = ["bool", "BooleanDtype"]
+KIND_TYPES = {"text": CATEGORICAL_TYPES, "codes": CODE_TYPES, "bool": BOOL_TYPES}  # a categorical's type list
 # How a CSV batch's column is read for each kind, so that it arrives as the suite's type
 CSV_DTYPES = {"text": str, "codes": "Int64", "bool": "boolean"}
 
 
-def _named(dtype, names: list[str]) -> bool:
-    return str(dtype) in names or type(dtype).__name__ in names
-
-
 def _family(dtype) -> str:
     """Which of the suite's dtype families a reference column's dtype belongs to."""
-    if _named(dtype, BOOL_TYPES):
+    if dtype_in(dtype, BOOL_TYPES):
         return "bool"
-    if _named(dtype, CODE_TYPES):
+    if dtype_in(dtype, CODE_TYPES):
         return "codes"
-    if _named(dtype, NUMERIC_TYPES):
+    if dtype_in(dtype, NUMERIC_TYPES):
         return "numeric"
-    if _named(dtype, CATEGORICAL_TYPES):
+    if dtype_in(dtype, CATEGORICAL_TYPES):
         return "text"
-    if _named(dtype, TIMESTAMP_TYPES):
+    if dtype_in(dtype, TIMESTAMP_TYPES):
         return "timestamp"
     return str(dtype)
 
@@ -80,7 +77,7 @@ def unsupported_reference_dtypes(reference: pd.DataFrame, config: PipelineConfig
 def csv_dtypes(suite: dict, categorical: list[str]) -> dict[str, object]:
     """How to read each categorical column of a CSV batch so that it arrives as its suite expects it (codes such
     as "02139" stay text; integer codes with gaps stay integers), from the suite's own type checks."""
-    kinds = {tuple(CATEGORICAL_TYPES): "text", tuple(CODE_TYPES): "codes", tuple(BOOL_TYPES): "bool"}
+    kinds = {tuple(types): kind for kind, types in KIND_TYPES.items()}
     found = {}
     for item in suite.get("expectations", []):
         column, kind = item["kwargs"].get("column"), kinds.get(tuple(item["kwargs"].get("type_list") or ()))
@@ -143,7 +140,7 @@ def build_batch_suite(reference: pd.DataFrame, config: PipelineConfig) -> dict:
         unseen = override.unseen_category_share if override and override.unseen_category_share is not None \
             else rules.unseen_category_share
         kind = _family(values.dtype)
-        type_list = {"text": CATEGORICAL_TYPES, "codes": CODE_TYPES, "bool": BOOL_TYPES}[kind]
+        type_list = KIND_TYPES[kind]
         # the values as a batch holds them: text compared as text, codes as integers, booleans as booleans
         known = sorted(map(str, values.dropna().unique())) if kind == "text" else \
             sorted({int(v) if kind == "codes" else bool(v) for v in values.dropna().unique()})

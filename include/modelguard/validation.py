@@ -201,14 +201,17 @@ def _value_type_ok(type_list: list[str]) -> Callable[[Any], bool]:
     return lambda v: isinstance(v, accepted) and not isinstance(v, bool | np.bool_)
 
 
+def dtype_in(dtype, type_list: list[str]) -> bool:
+    """Is a (non-object) dtype named in a suite's type list, by its name ("int64") or its class ("Int64Dtype")?"""
+    return str(dtype) in type_list or type(dtype).__name__ in type_list or (
+        isinstance(dtype, pd.StringDtype) and "string" in type_list)
+
+
 def _type_list(frame, kw, ctx):
     column = frame[kw["column"]]
     type_list = kw["type_list"]
     if column.dtype != object:
-        name = str(column.dtype)
-        ok = name in type_list or type(column.dtype).__name__ in type_list or (
-            isinstance(column.dtype, pd.StringDtype) and "string" in type_list)
-        return ok, {"observed_value": name}
+        return dtype_in(column.dtype, type_list), {"observed_value": str(column.dtype)}
     present = column.notna().to_numpy()
     ok = _value_type_ok(type_list)
     inferred = pd.api.types.infer_dtype(column, skipna=True)  # one C pass; per value only for mixed columns
