@@ -147,7 +147,7 @@ def library_default(config_file: str, day: str, out: str) -> None:
     from evidently.presets import DataDriftPreset
 
     from modelguard.config import load_config
-    from modelguard.monitor import column_verdicts
+    from modelguard.drift import column_verdicts
     from modelguard.runtime import quiet_libraries
     from modelguard.storage import Lake
     from modelguard.suites import batch_parameters

@@ -3,7 +3,7 @@ default way and against a numpy floor, side by side in one run on the same gener
 
     .venv/bin/python benchmarks/monitor_bench.py [--rows 1000000]
 
-- ours: the fast validation engine on the full batch, the champion's scores, and `monitor.measure_drift`
+- ours: the fast validation engine on the full batch, the champion's scores, and `drift.measure_drift`
   (Evidently on `drift.sample_rows` sampled rows per side) plus its HTML report, as the DAG tasks do.
 - library default: the same GX suite validated by GX on the full batch, the champion's scores, and
   Evidently's `DataDriftPreset` on the full batch and the full reference (no HTML).
@@ -85,7 +85,7 @@ def prepare(rows: int):
 
 
 def ours(config, batch, reference, champion, suite, workdir: Path) -> dict:
-    from modelguard.monitor import measure_drift
+    from modelguard.drift import measure_drift
 
     accepted = validate(batch, suite, "row_id", batch_parameters(DAY)).accepted
     batch[SCORE] = model.predict_scores(champion, config.model, batch)
@@ -98,7 +98,7 @@ def library_default(config, batch, reference, champion, suite, workdir: Path) ->
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    from modelguard.monitor import column_verdicts
+    from modelguard.drift import column_verdicts
 
     accepted = validate(batch, suite, "row_id", batch_parameters(DAY), engine="gx").accepted
     batch[SCORE] = champion.predict_proba(batch[config.model.features.all])[:, 1]

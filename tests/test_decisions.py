@@ -68,7 +68,7 @@ def test_corrected_labels_are_measured_again(tmp_path: Path) -> None:
     import pandas as pd
 
     from modelguard.config import load_config
-    from modelguard.monitor import health_history, measure_performance
+    from modelguard.performance import health_history, measure_performance
     from tests.conftest import write_config
 
     config = load_config(write_config(tmp_path, model={**_fraud_model(), "segments": []}))

@@ -16,8 +16,8 @@ import pytest
 
 from modelguard import model, simulate
 from modelguard.config import parse_config
+from modelguard.drift import measure_drift
 from modelguard.estimate import estimate
-from modelguard.monitor import measure_drift
 from modelguard.policy import State, decide
 
 NUMERIC = [f"num_{i:02d}" for i in range(20)]

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from modelguard.config import DriftConfig
+from modelguard.drift import measure_drift
 from modelguard.evidently_html import LIB_FOLDER, lib_name, save_report, with_library_inline
-from modelguard.monitor import measure_drift
 from modelguard.storage import Lake
 
 

@@ -27,8 +27,9 @@ import pandas as pd
 from modelguard import decisions, model
 from modelguard.compare import Comparison, paired_bootstrap
 from modelguard.config import PipelineConfig
-from modelguard.monitor import build_state, labelled_batch_ids
+from modelguard.performance import labelled_batch_ids
 from modelguard.policy import State, service_bar
+from modelguard.policy_state import build_state
 from modelguard.registry import CHALLENGER, CHAMPION, Registry, Version
 from modelguard.storage import Lake
 from modelguard.validation import naive_utc

@@ -39,13 +39,13 @@ def score_batch(batch_id: str) -> dict:
 
 
 def drift_report(batch_id: str) -> dict:
-    from modelguard.monitor import drift_report as run
+    from modelguard.drift import drift_report as run
 
     return run(load_config(), batch_id)
 
 
 def measure_performance(batch_id: str) -> dict:
-    from modelguard.monitor import measure_performance as run
+    from modelguard.performance import measure_performance as run
 
     return run(load_config(), batch_id)
 

@@ -13,6 +13,7 @@ import sklearn.ensemble  # noqa: F401
 import sklearn.pipeline  # noqa: F401
 
 import modelguard.challenge  # noqa: F401 - the stage modules (they import the rest of modelguard)
+import modelguard.drift  # noqa: F401
 import modelguard.ingest  # noqa: F401
 import modelguard.monitor  # noqa: F401
 import modelguard.promote  # noqa: F401

@@ -1,0 +1,180 @@
+"""The policy's state of a day: everything `policy.decide` needs, gathered from the lake and the registry
+(the realized metric of the champion, the service bar, the drift onset, the rollback guardrail, the
+challenger's standing)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from modelguard import decisions, model
+from modelguard.compare import paired_bootstrap
+from modelguard.config import PipelineConfig
+from modelguard.performance import (
+    labelled_batch_ids,
+    offline_scores,
+    pool_days,
+    scores_of,
+    served_metric_by_day,
+)
+from modelguard.policy import State, bar_of, onset_day
+from modelguard.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry
+from modelguard.storage import Lake, parse_batch_id
+
+MAX_ROLLBACK_CANDIDATES = 3  # versions that served before, tried as rollback targets under a drop
+
+
+def _guardrail(lake: Lake, config: PipelineConfig, registry: Registry, labelled: list[str], champion, previous,
+               versions: list, search_days: list[str] | None):
+    """(comparison, the version it is about) of a rollback target against the champion.
+
+    Normally the target is `previous_champion`, compared on the labelled days since the champion's
+    promotion (rows both shadow-scored). When the champion is short of the service level (`search_days`:
+    the latest labelled days since the onset) the question is "did an earlier champion serve this concept
+    well?": the versions that served before are tried, newest first, on those days, scored offline where
+    they did not shadow-score; after a concept reverts, the version that fits it may be promotions back."""
+    search = bool(search_days)
+    if search:
+        days = search_days
+    else:
+        promoted_on = champion.tags.get("promoted_on") if champion else None
+        days = [b for b in labelled if promoted_on and b > promoted_on][-config.policy.guardrail_days:]
+        if len(days) < config.policy.guardrail_days:
+            return None, previous
+    pooled = pool_days(lake, config, days) if champion and days else None
+    if pooled is None:
+        return None, previous
+    candidates = [previous] if previous else []
+    if search:
+        served = [v for v in reversed(versions) if v.version not in (champion.version, previous and previous.version)
+                  and (v.tags.get("trigger") == "init" or "promoted_on" in v.tags)]
+        # the first champion always (the service level was set by it), then the most recent others
+        served.sort(key=lambda v: v.tags.get("trigger") != "init")
+        candidates += served[:MAX_ROLLBACK_CANDIDATES - len(candidates)]
+    ours = offline_scores(lake, config, registry, pooled, champion.version, offline=search)
+    if ours is None:
+        return None, previous
+    rules, first = config.challenger, None
+    for candidate in candidates:
+        theirs = offline_scores(lake, config, registry, pooled, candidate.version, offline=search)
+        if theirs is None:
+            continue
+        comparison = paired_bootstrap(pooled[config.model.target], ours, theirs, metric=rules.metric,
+                                      rounds=rules.bootstrap_rounds, confidence=rules.confidence, seed=rules.seed,
+                                      alpha=rules.alpha)
+        first = first or (comparison, candidate)
+        if comparison.wins_by(config.policy.rollback_margin):
+            return comparison, candidate
+    return first if first else (None, previous)
+
+
+
+def _days_between(earlier: str | None, later: str) -> int | None:
+    if not earlier:
+        return None
+    return (parse_batch_id(later) - parse_batch_id(earlier)).days
+
+
+# --- the day's assessment ---------------------------------------------------------------------
+def build_state(config: PipelineConfig, batch_id: str) -> State:
+    """Everything the policy needs, gathered from the lake and the registry."""
+    lake = Lake(config.storage_root)
+    registry = Registry(config)
+    metric = config.challenger.metric
+    status = decisions.batch_status(lake, batch_id)
+    drift = lake.read_json(lake.report_dir(batch_id) / "drift.json", {}) or {}
+    drifted = tuple(drift.get("drifted_features", []))
+
+    streak = 0
+    day = parse_batch_id(batch_id)
+    while True:
+        previous = lake.read_json(lake.report_dir(day.isoformat()) / "drift.json")
+        if not previous or not previous.get("drifted_features"):
+            break
+        streak += 1
+        day -= dt.timedelta(days=1)
+
+    predictions = lake.predictions(batch_id)
+    positive_rate = float(pd.read_parquet(predictions, columns=["prediction"])["prediction"].mean()) \
+        if status in decisions.USABLE and predictions.exists() else None
+    profile = lake.read_json(lake.reference_profile, {}) or {}
+
+    champion = registry.by_alias(CHAMPION)
+    previous_champion = registry.by_alias(PREVIOUS_CHAMPION)
+    challenger = registry.by_alias(CHALLENGER)
+    labelled = labelled_batch_ids(lake, batch_id)
+
+    champion_metric = None
+    recent_days = labelled[-config.policy.performance_window_days:]
+    recent = pool_days(lake, config, recent_days)
+    if champion is not None and recent is not None:
+        scores = scores_of(recent, champion.version)
+        if scores is None:
+            # Just promoted: the days with labels were served by another version. Score those it did not
+            # train on offline, so a bad promotion shows at once instead of after days of unknown performance.
+            unseen = [d for d in recent_days if d > champion.tags.get("seen_until", "")]
+            recent = pool_days(lake, config, unseen)
+            scores = offline_scores(lake, config, registry, recent, champion.version, offline=True) \
+                if recent is not None else None
+        if scores is not None:
+            champion_metric = model.evaluate(config.model, recent[config.model.target], scores)[metric]
+
+    versions = registry.versions()
+    trained_on = [v.tags["trained_on"] for v in versions if v.tags.get("trained_on", "") <= batch_id
+                  and v.tags.get("trained_on") and v.tags.get("trigger") != "init"]
+    first_day = (lake.landed_ids("batches") or [batch_id])[0]
+    last_challenger = max(trained_on) if trained_on else None
+    retrains = [v.tags["trained_on"] for v in versions
+                if v.tags.get("trigger") in ("performance", "drift") and v.tags.get("trained_on", "") <= batch_id]
+
+    service_baseline = config.policy.service_baseline
+    if service_baseline is None:
+        first = next((v for v in versions if v.tags.get("trigger") == "init" and f"metric_{metric}" in v.tags), None)
+        service_baseline = float(first.tags[f"metric_{metric}"]) if first else None
+    champion_baseline = float(champion.tags[f"metric_{metric}"]) if champion and f"metric_{metric}" in champion.tags \
+        else None
+    bar = bar_of(service_baseline, champion_baseline)
+    onset = onset_day(served_metric_by_day(config, labelled), bar, config.policy.max_metric_drop) \
+        if bar is not None else None
+    if onset is None and champion is not None and champion_metric is not None and bar is not None \
+            and champion_metric < bar:
+        # A champion trained after an onset and still short of the service level: its concept is still in
+        # force, and rows since that onset keep accumulating for a better challenger.
+        onset = champion.tags.get("onset")
+    # Short of the service level: did an earlier champion serve the rows since the onset better?
+    short = champion_metric is not None and bar is not None and champion_metric < bar
+    since = [d for d in labelled[-config.policy.performance_window_days:] if not onset or d >= onset] if short else None
+    guardrail, fallback = _guardrail(lake, config, registry, labelled, champion, previous_champion, versions,
+                                     search_days=since)
+    seen = [v.tags.get("seen_until") for v in versions if v.tags.get("trigger") == "performance"
+            and onset and v.tags.get("onset") == onset and v.tags.get("trained_on", "") <= batch_id]
+    repairs = challenger.tags.get("repairs") if challenger else None
+    last_look = challenger.tags.get("last_look") if challenger else None
+
+    return State(
+        batch_id=batch_id,
+        batch_status=status,
+        drifted_features=drifted,
+        drift_streak=streak,
+        positive_rate=positive_rate,
+        reference_positive_rate=profile.get("predicted_positive_rate"),
+        champion_version=champion.version if champion else None,
+        champion_metric=champion_metric,
+        champion_baseline=champion_baseline,
+        guardrail=guardrail,
+        previous_champion_baseline=float(fallback.tags[f"metric_{metric}"])
+        if fallback and f"metric_{metric}" in fallback.tags else None,
+        rollback_to=fallback.version if fallback and guardrail else None,
+        challenger_pending=bool(challenger and challenger.approval == "pending"
+                                and not challenger.approval_expired(batch_id, config.policy.approval_ttl_days)),
+        challenger_repairs={"yes": True, "partial": False}.get(repairs) if repairs else None,
+        challenger_evaluating=bool(challenger and challenger.approval == "evaluating" and labelled
+                                   and (last_look is None or labelled[-1] > last_look)),
+        latest_labelled=labelled[-1] if labelled else None,
+        onset=onset,
+        retrained_through=max([s for s in seen if s], default=None),
+        service_baseline=service_baseline,
+        days_since_retrain=_days_between(max(retrains) if retrains else None, batch_id),
+        days_since_challenger=_days_between(last_challenger or first_day, batch_id),
+    )
