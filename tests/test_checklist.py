@@ -6,7 +6,7 @@ import pytest
 
 from modelguard.checklist import build_checklist, to_markdown
 
-QUIET = {"batch_status": "accepted", "positive_rate": 0.03, "reference_positive_rate": 0.028,
+QUIET = {"batch_status": "accepted", "output_description": "predicted positive rate 3.00% vs 2.80% in reference",
          "skew_max_difference": 0.0, "realized": 0.86, "baseline": 0.87}
 
 CASES = [
@@ -18,7 +18,7 @@ CASES = [
      "quarantine", {"Missing values": "Fail"}),
     ("missing batch", {"batch_status": "missing"}, "investigate", {"Data freshness": "Fail"}),
     ("covariate drift", {"drifted_features": ["merchant_category"]}, "investigate", {"Distribution shift": "Investigate"}),
-    ("output anomaly", {"positive_rate": 0.9}, "investigate", {"Output distribution": "Fail"}),
+    ("output anomaly", {"output_anomaly": "predicted positive rate 90.00% against 2.80% in reference"}, "investigate", {"Output distribution": "Fail"}),
     ("concept drift", {"performance_alert": True, "realized": 0.3}, "retrain", {"Error analysis": "Fail"}),
     ("bad promotion", {"performance_alert": True, "rollback": True}, "rollback", {}),
     ("registry down", {"registry_ok": False, "registry_error": "connection refused"}, "investigate",

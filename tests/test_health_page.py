@@ -82,7 +82,7 @@ def lake_config(tmp_path: Path):
             decisions.record(lake, batch_id=day, dag_id="modelguard_ingest", action="accept_batch",
                              reason="all expectations passed")
             lake.write_text("<html>evidently</html>", lake.report_dir(day) / "drift.html")
-            evidence = {"batch_status": "accepted", "positive_rate": 0.02, "reference_positive_rate": 0.028}
+            evidence = {"batch_status": "accepted", "output_description": "predicted positive rate 2.00% vs 2.80% in reference"}
         result = build_checklist(evidence)
         lake.write_json({"batch_id": day, **result}, lake.report_dir(day) / "checklist.json")
         lake.write_text(to_markdown(day, result), lake.report_dir(day) / "checklist.md")
@@ -100,7 +100,7 @@ def lake_config(tmp_path: Path):
     performance = [{"batch_id": d, "alias": "champion", "version": "1", "segment": "all", "metric": "roc_auc",
                     "value": 0.85 if d < "2026-09-04" else 0.4} for d in accepted[:3]]
     lake.upsert_rows(lake.performance_table, pd.DataFrame(performance), ["batch_id", "alias", "segment", "metric"])
-    lake.write_json({"predicted_positive_rate": 0.028}, lake.reference_profile)
+    lake.write_json({"output": {"predicted_positive_rate": 0.028}}, lake.reference_profile)
     (tmp_path / "secret.txt").write_text("outside the lake")
     return config, lake
 
@@ -126,7 +126,9 @@ def test_page_data_shows_the_registry_incidents_and_the_waiting_approval(lake_co
                                               "validation reason": "quarantine/2026-09-03/reason.json"}
     assert batches["2026-09-01"]["links"]["drift report"] == "reports/2026-09-01/drift.html"
     assert [p["value"] for p in data["timeline"]["realized"]] == [0.85, 0.85, 0.4]
-    assert len(data["timeline"]["estimated"]) == 5 and data["timeline"]["reference_positive_rate"] == 0.028
+    assert len(data["timeline"]["estimated"]) == 5
+    assert data["timeline"]["reference_output"] == {"predicted_positive_rate": 0.028}
+    assert len(data["timeline"]["output"]["predicted_positive_rate"]) == 5 and data["estimate_note"] is None
     json.dumps(data)  # the plugin serves it as JSON as it is
 
 

@@ -14,8 +14,8 @@ from tests.conftest import FRAUD_MODEL
 
 CONFIG = parse_config({"model": FRAUD_MODEL}, base_dir=Path("/tmp"))
 HEALTHY = {"champion_version": "1", "champion_metric": 0.87, "champion_baseline": 0.86, "service_baseline": 0.86,
-           "positive_rate": 0.03,
-           "reference_positive_rate": 0.027, "days_since_challenger": 3}
+           "output": {"predicted_positive_rate": 0.03}, "reference_output": {"predicted_positive_rate": 0.027},
+           "days_since_challenger": 3}
 PREVIOUS_BETTER = Comparison("roc_auc", baseline=0.55, candidate=0.84, difference=0.29, low=0.22, high=0.35, rows=8000, positives=160)
 BOTH_FAIL = Comparison("roc_auc", baseline=0.30, candidate=0.34, difference=0.04, low=0.02, high=0.06, rows=8000, positives=160)
 NOISE = Comparison("roc_auc", baseline=0.85, candidate=0.855, difference=0.005, low=-0.02, high=0.03, rows=8000, positives=160)
@@ -31,7 +31,8 @@ CASES = [
     ("covariate drift, first day", {"drifted_features": ("merchant_category",), "drift_streak": 1}, ["drift_alert"], None),
     ("covariate drift that persists", {"drifted_features": ("merchant_category",), "drift_streak": 3},
      ["drift_alert", "retrain"], "drift"),
-    ("output anomaly: predicted positive rate jumps", {"positive_rate": 0.9}, ["drift_alert"], None),
+    ("output anomaly: predicted positive rate jumps", {"output": {"predicted_positive_rate": 0.9}},
+     ["drift_alert"], None),
     ("concept drift", {"champion_metric": 0.6}, ["performance_alert", "retrain"], "performance"),
     ("concept drift: the cooldown does not hold back a repair", {"champion_metric": 0.6, "days_since_retrain": 1},
      ["performance_alert", "retrain"], "performance"),
@@ -83,3 +84,53 @@ def test_policy(situation: str, changes: dict, expected: list[str], trigger: str
     for action in actions:
         if "quiet day" in action.reason:
             assert state.champion_metric is not None and state.champion_metric >= state.service_baseline
+
+
+# Regression judged on RMSE: lower is better, so "worse than the bar" is above it (thresholds in target units).
+REGRESSION = parse_config({"model": {"name": "demand", "task": "regression", "target": "y", "id_column": "row_id",
+                                     "features": {"numeric": ["x0", "x1"]}},
+                           "challenger": {"metric": "rmse", "min_improvement": 0.1},
+                           "policy": {"max_metric_drop": 0.5, "rollback_margin": 0.2}}, base_dir=Path("/tmp"))
+REGRESSION_HEALTHY = {"champion_version": "1", "champion_metric": 0.95, "champion_baseline": 1.0,
+                      "service_baseline": 1.0, "output": {"mean_prediction": 14.1, "prediction_std": 4.9},
+                      "reference_output": {"mean_prediction": 14.0, "prediction_std": 5.0}, "days_since_challenger": 3}
+RMSE_PREVIOUS_BETTER = Comparison("rmse", baseline=3.0, candidate=1.1, difference=-1.9, low=-2.2, high=-1.6, rows=4000,
+                                  positives=4000, e_value=1e6, higher_is_better=False)
+RMSE_CASES = [
+    ("quiet day", {}, ["no_action"], None),
+    ("better than the bar is not a drop", {"champion_metric": 0.8}, ["no_action"], None),
+    ("small rise of the error inside tolerance", {"champion_metric": 1.4}, ["no_action"], None),
+    ("concept drift: the error rises past the tolerance", {"champion_metric": 3.2}, ["performance_alert", "retrain"],
+     "performance"),
+    ("output anomaly: the mean prediction moves by more than a reference deviation",
+     {"output": {"mean_prediction": 22.0, "prediction_std": 5.0}}, ["drift_alert"], None),
+    ("bad promotion: the previous champion's error is lower on the same rows",
+     {"guardrail": RMSE_PREVIOUS_BETTER, "previous_champion_baseline": 1.0, "champion_metric": 3.0},
+     ["performance_alert", "rollback"], None),
+]
+
+
+@pytest.mark.parametrize(("situation", "changes", "expected", "trigger"), RMSE_CASES, ids=[c[0] for c in RMSE_CASES])
+def test_policy_on_a_lower_is_better_metric(situation: str, changes: dict, expected: list[str], trigger: str | None
+                                            ) -> None:
+    state = State(batch_id="2026-09-10", **{"batch_status": "accepted", **REGRESSION_HEALTHY, **changes})
+    actions = decide(state, REGRESSION)
+    assert [a.action for a in actions] == expected
+    retrain = [a for a in actions if a.action == "retrain"]
+    assert (retrain[0].evidence["trigger"] if retrain else None) == trigger
+    if situation == "quiet day":
+        assert "quiet day" in actions[0].reason
+
+
+def test_multiclass_output_anomaly_is_a_class_share_jump() -> None:
+    config = parse_config({"model": {"name": "grades", "task": "multiclass_classification", "target": "grade",
+                                     "id_column": "loan_id", "classes": [0, 1, 2],
+                                     "features": {"numeric": ["income"]}}}, base_dir=Path("/tmp"))
+    reference = {"predicted_share_0": 0.5, "predicted_share_1": 0.3, "predicted_share_2": 0.2}
+    quiet = State(batch_id="2026-09-10", batch_status="accepted", champion_version="1", output=dict(reference),
+                  reference_output=reference, days_since_challenger=3)
+    assert [a.action for a in decide(quiet, config)] == ["no_action"]
+    jump = State(**{**quiet.__dict__, "output": {"predicted_share_0": 0.05, "predicted_share_1": 0.3,
+                                                 "predicted_share_2": 0.65}})
+    alerts = [a for a in decide(jump, config) if a.alert == "output_anomaly"]
+    assert alerts and "class 0" in alerts[0].reason and "class 2" in alerts[0].reason

@@ -9,6 +9,7 @@ from modelguard.config import PipelineConfig
 from modelguard.registry import CHAMPION, Registry
 from modelguard.storage import Lake
 from modelguard.suites import build_batch_suite, build_label_suite
+from modelguard.task_kinds import task_kind
 
 REFERENCE_HOLDOUT_SHARE = 0.2
 
@@ -62,15 +63,17 @@ def initialise(config: PipelineConfig) -> dict:
         registry.set_alias(CHAMPION, version)  # set last: the version is complete before it serves
         champion = registry.by_alias(CHAMPION)
     estimator = registry.load(champion.version)
+    kind = task_kind(config.model)
     scored = holdout.copy()
-    scored["score"] = model.predict_scores(estimator, config.model, holdout)
+    scores = model.predict_scores(estimator, config.model, holdout)
+    scored["score"] = kind.summary(scores)  # what drift compares each day's champion scores with
     lake.write_parquet(scored, lake.reference_scored)
     profile = {
         "rows": len(reference),
         "data_hash": reference_hash,
         "champion_version": champion.version,
-        "target_rate": float(reference[config.model.target].mean()),
-        "predicted_positive_rate": float((scored["score"] >= config.model.decision_threshold).mean()),
+        # the champion's outputs on the holdout (e.g. predicted_positive_rate): what output anomalies are judged by
+        "output": kind.output(pd.Series(kind.decision(scores))),
         "baseline": {k.removeprefix("metric_"): float(v) for k, v in champion.tags.items() if k.startswith("metric_")},
     }
     lake.write_json(profile, lake.reference_profile)

@@ -32,6 +32,7 @@ from modelguard.policy import State, service_bar
 from modelguard.policy_state import build_state
 from modelguard.registry import CHALLENGER, CHAMPION, Registry, Version
 from modelguard.storage import Lake
+from modelguard.task_kinds import shortfall, task_kind
 from modelguard.validation import naive_utc
 
 DAG_ID = "modelguard_challenge"
@@ -116,12 +117,9 @@ def _problem(config: PipelineConfig, window: Window, train: pd.DataFrame, holdou
                     f"{rules.min_rows_after_onset}; a window before the onset would relearn the old concept")
     elif len(train) < rules.min_rows:
         return f"{len(train)} labelled rows in the window, fewer than min_rows {rules.min_rows}"
-    if config.model.task == "binary_classification" and (
-        min(int(train[target].sum()), int((1 - train[target]).sum())) < rules.min_positives
-        or holdout.empty or not 0 < holdout[target].sum() < len(holdout)
-    ):
-        return "too few examples of a class in the window or the holdout"
-    return None
+    if train.empty or holdout.empty:
+        return "no labelled rows in the window or the holdout"
+    return task_kind(config.model).label_problem(train[target], holdout[target], rules.min_positives)
 
 
 def _compare(config: PipelineConfig, registry: Registry, champion_version: str, estimator, rows: pd.DataFrame
@@ -131,7 +129,7 @@ def _compare(config: PipelineConfig, registry: Registry, champion_version: str, 
     champion_scores = model.predict_scores(registry.load(champion_version), config.model, rows)
     comparison = paired_bootstrap(rows[target], champion_scores, candidate_scores, metric=rules.metric,
                                   rounds=rules.bootstrap_rounds, confidence=rules.confidence, seed=rules.seed,
-                                  alpha=rules.alpha)
+                                  alpha=rules.alpha, kind=task_kind(config.model))
     return comparison, model.evaluate(config.model, rows[target], candidate_scores)
 
 
@@ -139,14 +137,15 @@ def _verdict(config: PipelineConfig, comparison: Comparison) -> str:
     """pending (proven better), evaluating (ahead, not proven yet) or rejected."""
     if comparison.wins_by(config.challenger.min_improvement):
         return "pending"
-    return "evaluating" if comparison.difference >= config.challenger.min_improvement else "rejected"
+    return "evaluating" if comparison.improvement >= config.challenger.min_improvement else "rejected"
 
 
 def _repairs(config: PipelineConfig, bar: float | None, comparison: Comparison) -> str | None:
     """Does the challenger restore the metric to within max_metric_drop of the service bar? (None: no bar known)"""
     if bar is None:
         return None
-    return "yes" if comparison.candidate >= bar - config.policy.max_metric_drop else "partial"
+    return "yes" if shortfall(comparison.candidate, bar, comparison.metric) <= config.policy.max_metric_drop \
+        else "partial"
 
 
 def _announce(lake: Lake, config: PipelineConfig, batch_id: str, version: str, champion: str, verdict: str,
@@ -158,7 +157,7 @@ def _announce(lake: Lake, config: PipelineConfig, batch_id: str, version: str, c
     if verdict == "pending":
         fix = ""
         if repairs == "partial":
-            fix = (f" PARTIAL FIX: beats the champion but stays more than {config.policy.max_metric_drop} below "
+            fix = (f" PARTIAL FIX: beats the champion but stays more than {config.policy.max_metric_drop} short of "
                    f"the service baseline {bar:.3f}; the search for a better one goes on")
         elif repairs == "yes":
             fix = f" Repairs: within {config.policy.max_metric_drop} of the service baseline {bar:.3f}."
@@ -243,7 +242,7 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
     }
     version, created = registry.register(estimator, train_key=train_key, tags=tags,
                                          metrics={**metrics, "champion_" + rules.metric: comparison.baseline,
-                                                  "improvement": comparison.difference},
+                                                  "improvement": comparison.improvement},
                                          run_name=f"challenger-{batch_id}")
     if created or registry.get(version).approval is None:
         registry.set_tags(version, {"approval": verdict})
@@ -256,7 +255,7 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
     # still gets its request out on the retry.
     _announce(lake, config, batch_id, version, champion.version, verdict, comparison, repairs, bar)
     return {"batch_id": batch_id, "status": "registered", "version": version, "wins": verdict == "pending",
-            "verdict": verdict, "repairs": repairs, "improvement": round(comparison.difference, 4)}
+            "verdict": verdict, "repairs": repairs, "improvement": round(comparison.improvement, 4)}
 
 
 def _take_challenger_alias(registry: Registry, version: str) -> None:

@@ -23,9 +23,9 @@ class Check:
 
 def build_checklist(evidence: dict) -> dict:
     """Evidence keys (all optional): batch_status, failures (list of str), warnings (list of str),
-    drifted_features, score_drifted, positive_rate, reference_positive_rate, positive_rate_factor,
+    drifted_features, score_drifted, output_anomaly (a sentence, or None), output_description,
     skew_max_difference, registry_ok, registry_error, champion_loads, performance_alert, rollback,
-    realized, baseline, estimated, worst_segments."""
+    realized, baseline, estimated, estimate_note, worst_segments."""
     rows: list[Check] = []
     status = evidence.get("batch_status", "accepted")
     failures = evidence.get("failures") or []
@@ -49,13 +49,10 @@ def build_checklist(evidence: dict) -> dict:
                       PASS if skew is not None and skew < 1e-9 else INVESTIGATE if skew is None else FAIL,
                       "not measured (batch not scored)" if skew is None
                       else f"re-scoring served rows offline differs by at most {skew:.2e}"))
-    rate, reference = evidence.get("positive_rate"), evidence.get("reference_positive_rate")
-    factor = evidence.get("positive_rate_factor", 3.0)
-    anomalous = rate is not None and reference and (rate > reference * factor or rate < reference / factor)
+    anomaly = evidence.get("output_anomaly")  # the task kind's output check (modelguard.task_kinds)
     rows.append(Check("Examine model predictions", "Output distribution",
-                      FAIL if anomalous else INVESTIGATE if evidence.get("score_drifted") else PASS,
-                      f"predicted positive rate {rate:.2%} vs {reference:.2%} in reference"
-                      if rate is not None and reference else "no predictions today"))
+                      FAIL if anomaly else INVESTIGATE if evidence.get("score_drifted") else PASS,
+                      anomaly or evidence.get("output_description") or "no predictions today"))
     realized, baseline = evidence.get("realized"), evidence.get("baseline")
     worst = evidence.get("worst_segments") or []
     rows.append(Check("Examine model predictions", "Error analysis",
@@ -63,6 +60,7 @@ def build_checklist(evidence: dict) -> dict:
                       (f"realized {realized:.3f} vs baseline {baseline:.3f}" if realized is not None and baseline
                        else "no labels yet")
                       + (f"; estimated {evidence['estimated']:.3f} before labels" if evidence.get("estimated") else "")
+                      + (f"; {evidence['estimate_note']}" if evidence.get("estimate_note") else "")
                       + (f"; worst segments: {', '.join(worst)}" if worst else "")))
     rows.append(Check("Review external dependencies", "Model registry reachable, champion loads",
                       PASS if evidence.get("registry_ok", True) and evidence.get("champion_loads", True) else FAIL,

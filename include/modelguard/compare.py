@@ -1,8 +1,8 @@
 """Paired comparison of two models scored on the same labelled rows (pure numpy).
 
 Two answers to "is the candidate better?" come from the same rows:
-- the metric (ROC AUC, PR AUC) of each model, with a paired bootstrap interval of the difference: what
-  a person reads;
+- the metric of each model (ROC AUC, PR AUC; macro one-vs-rest AUC, log loss; R², RMSE, MAE: see
+  `modelguard.task_kinds`), with a paired bootstrap interval of the difference: what a person reads;
 - an **anytime-valid** e-value: what decides. The evidence comes in time order, one unit per positive
   row: how many of the negatives seen since the previous positive each model ranks below it (the
   difference of the two shares has mean "candidate AUC - baseline AUC", so it tests the metric people
@@ -12,15 +12,20 @@ Two answers to "is the candidate better?" come from the same rows:
   therefore be looked at every day as labels arrive, and a tie is never declared a win more often than
   `alpha`, however many looks; a fixed-sample bootstrap looked at daily would cross by chance sooner or
   later.
+  For regression and multiclass models the evidence is one unit per row instead: +1 where the candidate's
+  loss (squared error; log loss) is lower, -1 where higher. Its mean is <= 0 when the candidate is no
+  better row for row, so the same e-process tests it; the metric difference must still reach the margin.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from modelguard.model import average_precision, fast_auc
+from modelguard.task_kinds import BinaryClassification, MulticlassClassification, TaskKind, higher_is_better
 
 # Bets of the mixture e-process: a small bet grows steadily on a small edge, a large one fast on a large
 # edge; their average is an e-process too and is within a factor len(BETS) of the best of them.
@@ -49,15 +54,21 @@ class Comparison:
     # e-process over the rows in time order (stopping where it first crosses 1/alpha is a valid stop, by Ville)
     e_value: float | None = None
     alpha: float = 0.05
+    higher_is_better: bool = True  # False for losses and errors (log_loss, rmse, mae)
+
+    @property
+    def improvement(self) -> float:
+        """How much better the candidate is (positive: better), whatever the metric's direction."""
+        return self.difference if self.higher_is_better else -self.difference
 
     def wins_by(self, margin: float) -> bool:
         """Better by at least `margin` on the metric, and the evidence suffices: e-value >= 1/alpha
-        (valid under repeated looks); without an e-value, the whole bootstrap interval above zero."""
-        if self.difference < margin:
+        (valid under repeated looks); without an e-value, the whole bootstrap interval on the better side."""
+        if self.improvement < margin:
             return False
         if self.e_value is not None:
             return self.e_value >= 1 / self.alpha
-        return self.low > 0
+        return self.low > 0 if self.higher_is_better else self.high < 0
 
     def to_dict(self) -> dict:
         return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -125,31 +136,66 @@ def _resample_counts(rng: np.random.Generator, rows: int, rounds: int) -> np.nda
     return np.stack([np.bincount(rng.integers(0, rows, rows), minlength=rows) for _ in range(rounds)], axis=1)
 
 
+def _resampled_metric(kind: TaskKind, metric: str, y: np.ndarray, scores: np.ndarray, counts: np.ndarray
+                      ) -> np.ndarray:
+    """The metric of each resample (`counts`: rows x resamples), from one pass over the rows."""
+    n = counts.sum(axis=0).astype(float)
+    if metric == "roc_auc" and isinstance(kind, MulticlassClassification):  # macro one-vs-rest
+        truth = kind.onehot(y)
+        per_class = np.stack([resampled_auc(truth[:, i], scores[:, i], counts) for i in range(truth.shape[1])])
+        with warnings.catch_warnings():  # a resample without some class: that class is left out of the mean
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(per_class, axis=0)
+    if metric == "roc_auc":
+        return resampled_auc(y, scores, counts)
+    if metric == "pr_auc":
+        score = _metric(metric)
+        picks = [np.repeat(np.arange(len(y)), column) for column in counts.T]
+        return np.array([score(y[idx], scores[idx]) for idx in picks])
+    if metric == "r2":
+        target = np.asarray(y, dtype=float)
+        squared = counts.T @ (np.asarray(scores, dtype=float) - target) ** 2
+        spread = counts.T @ target**2 - (counts.T @ target) ** 2 / n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(spread > 0, 1 - squared / spread, np.nan)
+    # means of per-row losses
+    if metric == "mae":
+        losses = np.abs(np.asarray(scores, dtype=float) - np.asarray(y, dtype=float))
+    else:  # rmse (on squared errors), log_loss
+        losses = kind.row_losses(y, scores)
+    means = counts.T @ losses / n
+    return np.sqrt(means) if metric == "rmse" else means
+
+
 def paired_bootstrap(y_true, baseline_scores, candidate_scores, *, metric: str = "roc_auc", rounds: int = 300,
-                     confidence: float = 0.95, seed: int = 0, alpha: float = 0.05) -> Comparison:
+                     confidence: float = 0.95, seed: int = 0, alpha: float = 0.05,
+                     kind: TaskKind | None = None) -> Comparison:
     """The metric difference with a paired bootstrap interval (rows resampled once for both models) and the
-    anytime-valid e-value of the rows in the order given (give them in time order), tested at `alpha`."""
-    y = np.asarray(y_true).astype(int)
+    anytime-valid e-value of the rows in the order given (give them in time order), tested at `alpha`.
+    `kind` (default: a binary classifier) says what the scores are and how the metric is computed."""
+    kind = kind or BinaryClassification()
+    binary = isinstance(kind, BinaryClassification)
+    y = np.asarray(y_true).astype(int) if binary else np.asarray(y_true)
     a = np.asarray(baseline_scores, dtype=float)
     b = np.asarray(candidate_scores, dtype=float)
-    score = _metric(metric)
     rng = np.random.default_rng(seed)
     diffs: list[float] = []
     # Resamples in blocks of about 4M row counts: bounded memory on many labelled rows
     block = max(1, min(rounds, 4_000_000 // max(len(y), 1)))
     for start in range(0, rounds, block):
         counts = _resample_counts(rng, len(y), min(block, rounds - start))
-        if metric == "roc_auc":  # one sort per model for the whole block (the bootstrap's cost was the sorts)
-            diff = resampled_auc(y, b, counts) - resampled_auc(y, a, counts)
-        else:
-            picks = [np.repeat(np.arange(len(y)), column) for column in counts.T]
-            diff = np.array([score(y[idx], b[idx]) - score(y[idx], a[idx]) for idx in picks])
+        # one pass (one sort, for AUC) per model for the whole block: the bootstrap's cost was the sorts
+        diff = _resampled_metric(kind, metric, y, b, counts) - _resampled_metric(kind, metric, y, a, counts)
         diffs.extend(float(d) for d in diff if d == d)
     quantile = (1 - confidence) / 2
     low, high = (np.quantile(diffs, [quantile, 1 - quantile]) if diffs else (float("nan"), float("nan")))
-    base, cand = score(y, a), score(y, b)
-    running = e_process(rank_differences(y, a, b))  # both metrics are about ranking the positives first
+    base, cand = kind.evaluate(y, a)[metric], kind.evaluate(y, b)[metric]
+    # binary: both metrics are about ranking the positives first; else one unit per row, the candidate's loss
+    # lower (+1) or higher (-1)
+    evidence = rank_differences(y, a, b) if binary else np.sign(kind.row_losses(y, a) - kind.row_losses(y, b))
+    running = e_process(evidence)
     e_value = float(running.max()) if running.size else 1.0
     return Comparison(metric=metric, baseline=float(base), candidate=float(cand), difference=float(cand - base),
-                      low=float(low), high=float(high), rows=int(len(y)), positives=int(y.sum()),
-                      e_value=e_value, alpha=alpha)
+                      low=float(low), high=float(high), rows=int(len(y)),
+                      positives=int(y.sum()) if binary else int(len(y)), e_value=e_value, alpha=alpha,
+                      higher_is_better=higher_is_better(metric))

@@ -68,9 +68,19 @@ def reserved_column(name: str) -> bool:
     return name in RESERVED_COLUMNS or name.startswith(RESERVED_PREFIXES)
 
 
+# The comparison metrics of each kind of model, its default first (modelguard.task_kinds knows their direction).
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "binary_classification": ("roc_auc", "pr_auc"),
+    "multiclass_classification": ("roc_auc", "log_loss"),  # roc_auc: macro one-vs-rest
+    "regression": ("r2", "rmse", "mae"),
+}
+
+
 class ModelConfig(_Strict):
     name: str
-    task: Literal["binary_classification", "regression"] = "binary_classification"
+    task: Literal["binary_classification", "multiclass_classification", "regression"] = "binary_classification"
+    # multiclass: the target's classes, in the order their probabilities are stored (score_<alias>__<class>)
+    classes: list[int | str] | None = None
     target: str
     id_column: str
     timestamp_column: str | None = None
@@ -79,6 +89,16 @@ class ModelConfig(_Strict):
     # "module:function" returning an unfitted scikit-learn estimator; see modelguard.model.
     estimator: str = "modelguard.model:default_estimator"
     decision_threshold: float = Field(0.5, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _classes_fit_the_task(self) -> ModelConfig:
+        if self.task == "multiclass_classification":
+            if not self.classes or len(set(map(str, self.classes))) != len(self.classes) or len(self.classes) < 3:
+                raise ValueError("classes: a multiclass model needs its target's classes listed, at least 3, "
+                                 "each once (two classes: task binary_classification)")
+        elif self.classes is not None:
+            raise ValueError(f"classes: only for task multiclass_classification, not {self.task}")
+        return self
 
     @model_validator(mode="after")
     def _columns_are_distinct(self) -> ModelConfig:
@@ -219,7 +239,10 @@ class DriftConfig(_Strict):
     num_threshold: float = Field(0.1, gt=0)
     cat_threshold: float = Field(0.1, gt=0)
     min_drifted_features: int = Field(1, ge=1, description="drifted features that make a drift_alert")
-    positive_rate_factor: float = Field(3.0, gt=1, description="predicted positive rate jump that is an incident")
+    positive_rate_factor: float = Field(3.0, gt=1, description="predicted positive rate (multiclass: a class's "
+                                        "predicted share) jump, as a factor, that is an incident")
+    prediction_shift_std: float = Field(1.0, gt=0, description="regression: shift of the mean prediction, in the "
+                                        "reference predictions' standard deviations, that is an incident")
     # On samples of <= 1000 reference rows Evidently switches to p-value tests (KS, chi-square), where a
     # per-column 0.05 would make 25 quiet features alert most days: split a family-wise rate instead.
     p_value_alpha: float = Field(0.01, gt=0, lt=1, description="family-wise false-alarm rate of p-value tests "
@@ -231,7 +254,7 @@ class ChallengerConfig(_Strict):
     holdout_days: int = Field(2, ge=1, description="later labelled days the comparison is made on")
     min_rows: int = Field(2000, ge=10)
     min_positives: int = Field(20, ge=1)
-    metric: Literal["roc_auc", "pr_auc"] = "roc_auc"
+    metric: str | None = Field(None, description="comparison metric; default by model.task (TASK_METRICS)")
     min_improvement: float = Field(0.01, ge=0)
     bootstrap_rounds: int = Field(300, ge=50)
     confidence: float = Field(0.95, gt=0.5, lt=1, description="level of the bootstrap interval shown to a person")
@@ -392,6 +415,16 @@ class PipelineConfig(_Strict):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.resolve()
+
+    @model_validator(mode="after")
+    def _metric_fits_the_task(self) -> PipelineConfig:
+        allowed = TASK_METRICS[self.model.task]
+        if self.challenger.metric is None:  # the task's default, set once here so every reader sees a metric
+            object.__setattr__(self, "challenger", self.challenger.model_copy(update={"metric": allowed[0]}))
+        elif self.challenger.metric not in allowed:
+            raise ValueError(f"challenger.metric: {self.challenger.metric!r} is not a metric of {self.model.task} "
+                             f"models ({', '.join(allowed)})")
+        return self
 
     @model_validator(mode="after")
     def _overrides_name_columns(self) -> PipelineConfig:

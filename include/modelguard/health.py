@@ -8,11 +8,11 @@ import pandas as pd
 from modelguard import decisions, model
 from modelguard.checklist import build_checklist, to_markdown
 from modelguard.config import PipelineConfig
-from modelguard.estimate import estimate
 from modelguard.performance import health_history, labelled_batch_ids
 from modelguard.policy import State, service_bar
 from modelguard.registry import CHAMPION, Registry
 from modelguard.storage import Lake, iter_chunks
+from modelguard.task_kinds import task_kind
 
 SKEW_ROWS = 500  # served rows re-scored offline each day to catch training/serving skew
 
@@ -42,12 +42,14 @@ def _serving_skew(registry: Registry, config: PipelineConfig, lake: Lake, batch_
         return None
     version = str(served[f"version_{CHAMPION}"].iloc[0])
     rescored = model.predict_scores(registry.load(version), config.model, batch)
-    return float(abs(rescored - served[f"score_{CHAMPION}"].to_numpy()[: len(batch)]).max())
+    kind = task_kind(config.model)
+    return float(abs(kind.summary(rescored) - served[f"score_{CHAMPION}"].to_numpy()[: len(batch)]).max())
 
 
 def health_evidence(config: PipelineConfig, batch_id: str, state: State, actions: list) -> dict:
     """What the checklist and the health history need, gathered once."""
     lake = Lake(config.storage_root)
+    kind = task_kind(config.model)
     ingest = [e for e in decisions.for_batch(lake, batch_id) if e["dag_id"] == "modelguard_ingest"]
     drift = lake.read_json(lake.report_dir(batch_id) / "drift.json", {}) or {}
     evidence: dict = {
@@ -56,9 +58,9 @@ def health_evidence(config: PipelineConfig, batch_id: str, state: State, actions
         "warnings": ingest[-1].get("warnings", []) if ingest else [],
         "drifted_features": list(state.drifted_features),
         "score_drifted": drift.get("score_drifted", False),
-        "positive_rate": state.positive_rate,
-        "reference_positive_rate": state.reference_positive_rate,
-        "positive_rate_factor": config.drift.positive_rate_factor,
+        "output": state.output or {},
+        "output_anomaly": kind.output_anomaly(state.output, state.reference_output, config.drift),
+        "output_description": kind.describe_output(state.output, state.reference_output),
         "performance_alert": any(a.action == "performance_alert" for a in actions),
         "rollback": any(a.action == "rollback" for a in actions),
         "realized": state.champion_metric,
@@ -73,11 +75,13 @@ def health_evidence(config: PipelineConfig, batch_id: str, state: State, actions
     except Exception as error:  # noqa: BLE001 - the checklist reports the dependency failure
         evidence.update(registry_ok=False, champion_loads=False, registry_error=str(error)[:300])
     predictions = lake.predictions(batch_id)
-    if state.batch_status in decisions.USABLE and predictions.exists() and config.model.task == "binary_classification":
-        scores = pd.read_parquet(predictions, columns=[f"score_{CHAMPION}"])[f"score_{CHAMPION}"].to_numpy()
-        estimated = estimate(scores, config.model.decision_threshold)
-        evidence["estimated"] = estimated["roc_auc"]
-        evidence["estimated_metrics"] = estimated
+    if not kind.has_estimate:
+        evidence["estimate_note"] = f"no label-free estimate for {kind.name.replace('_', ' ')}"
+    elif state.batch_status in decisions.USABLE and predictions.exists():
+        estimated = kind.estimate(kind.stored(pd.read_parquet(predictions), CHAMPION))
+        if estimated:
+            evidence["estimated"] = estimated.get(config.challenger.metric)
+            evidence["estimated_metrics"] = estimated
     return evidence
 
 
@@ -91,9 +95,9 @@ def record_health(config: PipelineConfig, batch_id: str, evidence: dict, drift: 
     metrics = {
         "drift_share": drift.get("drift_share"),
         "drifted_features": len(evidence["drifted_features"]),
-        "predicted_positive_rate": evidence["positive_rate"],
+        **evidence["output"],  # e.g. predicted_positive_rate, mean_prediction, predicted_share_<class>
         "realized_" + config.challenger.metric: evidence["realized"],
-        "estimated_roc_auc": evidence.get("estimated"),
+        "estimated_" + config.challenger.metric: evidence.get("estimated"),
         "skew_max_difference": evidence.get("skew_max_difference"),
     }
     metrics = {k: float(v) for k, v in metrics.items() if v is not None and v == v}

@@ -140,7 +140,11 @@ def _timeline(lake: Lake, metric: str) -> dict:
     """The series the page plots, as lists of points (batch_id, value) sorted by day."""
     import pandas as pd
 
-    series: dict[str, Any] = {"realized": [], "estimated": [], "drift_share": [], "predicted_positive_rate": []}
+    profile = lake.read_json(lake.reference_profile, {}) or {}
+    # the champion's outputs the kind of model profiles (task_kinds: positive rate, mean prediction, class shares)
+    reference_output = profile.get("output") or {}
+    series: dict[str, Any] = {"realized": [], "estimated": [], "drift_share": [], "output": {},
+                              "reference_output": reference_output}
     if lake.performance_table.exists():
         perf = pd.read_parquet(lake.performance_table)
         perf = perf[(perf["segment"] == "all") & (perf["metric"] == metric)].sort_values(["batch_id", "alias"])
@@ -148,13 +152,28 @@ def _timeline(lake: Lake, metric: str) -> dict:
                                "value": float(r.value)} for r in perf.itertuples() if r.value == r.value]
     if lake.health_table.exists():
         health = pd.read_parquet(lake.health_table).sort_values("batch_id")
-        for key, name in (("estimated", f"estimated_{metric}"), ("drift_share", "drift_share"),
-                          ("predicted_positive_rate", "predicted_positive_rate")):
+        for key, name in (("estimated", f"estimated_{metric}"), ("drift_share", "drift_share")):
             rows = health[health["metric"] == name]
             series[key] = [{"batch_id": r.batch_id, "value": float(r.value)} for r in rows.itertuples()]
-    profile = lake.read_json(lake.reference_profile, {}) or {}
-    series["reference_positive_rate"] = profile.get("predicted_positive_rate")
+        for name in reference_output:
+            rows = health[health["metric"] == name]
+            series["output"][name] = [{"batch_id": r.batch_id, "value": float(r.value)} for r in rows.itertuples()]
     return series
+
+
+def _class_recall(lake: Lake) -> dict[str, float]:
+    """The champion's recall per class on the latest labelled day (multiclass models; empty otherwise)."""
+    import pandas as pd
+
+    if not lake.performance_table.exists():
+        return {}
+    perf = pd.read_parquet(lake.performance_table)
+    perf = perf[(perf["alias"] == CHAMPION) & (perf["segment"] == "all") & perf["metric"].str.startswith("recall_")]
+    if perf.empty:
+        return {}
+    latest = perf[perf["batch_id"] == perf["batch_id"].max()]
+    return {"batch_id": str(latest["batch_id"].iloc[0]),
+            **{r.metric.removeprefix("recall_"): float(r.value) for r in latest.itertuples()}}
 
 
 def _latest_checklist(lake: Lake) -> dict | None:
@@ -198,7 +217,10 @@ def page_data(config: PipelineConfig, *, mlflow_ui: str = DEFAULT_MLFLOW_UI, reg
     """Everything the page shows, as plain values (also served as JSON by the plugin).
 
     `registry` defaults to `Registry(config)`; anything with `versions()` and `aliases()` will do."""
+    from modelguard.task_kinds import task_kind  # numpy and pandas: not at the plugin's import
+
     lake = Lake(config.storage_root)
+    kind = task_kind(config.model)
     log = decisions.read_decisions(lake)
     aliases, tags, error = _registry_view(registry, config, mlflow_ui)
     return {
@@ -211,6 +233,9 @@ def page_data(config: PipelineConfig, *, mlflow_ui: str = DEFAULT_MLFLOW_UI, reg
                      "url": f"{mlflow_ui.rstrip('/')}/#/models/{quote(config.model.name, safe='')}"},
         "pending_approvals": pending_approvals(log, tags, config.model.name, mlflow_ui),
         "timeline": _timeline(lake, config.challenger.metric),
+        "estimate_note": None if kind.has_estimate else f"no estimate for {kind.name.replace('_', ' ')}: performance "
+                                                        "is known once labels arrive",
+        "class_recall": _class_recall(lake) if kind.name == "multiclass_classification" else {},
         "events": _events(log),
         "checklist": _latest_checklist(lake),
         "batches": _batches(lake, log),
@@ -228,13 +253,13 @@ def _link(href: str, text: str, external: bool = False) -> str:
 
 
 def timeline_figure(data: dict):
-    """One plotly figure: performance, drift share, predicted positive rate and decisions on a shared day axis."""
+    """One plotly figure: performance, drift share, the champion's outputs and decisions on a shared day axis."""
     from plotly.subplots import make_subplots
 
     series, metric = data["timeline"], data["metric"]
     fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.37, 0.2, 0.2, 0.23],
                         subplot_titles=(f"Performance ({metric})", "Drift share (features drifted)",
-                                        "Predicted positive rate", "Incidents and actions"))
+                                        "Model outputs (dashed: reference)", "Incidents and actions"))
     for alias, dash in ((CHAMPION, "solid"), ("challenger", "dot"), ("previous_champion", "dash")):
         points = [p for p in series["realized"] if p["alias"] == alias]
         if points:
@@ -245,14 +270,20 @@ def timeline_figure(data: dict):
         fig.add_scatter(x=[p["batch_id"] for p in series["estimated"]], y=[p["value"] for p in series["estimated"]],
                         mode="lines+markers", name="champion estimated (before labels)",
                         line={"color": "#90a4ae", "dash": "dot"}, row=1, col=1)
-    for row, key, name in ((2, "drift_share", "drift share"), (3, "predicted_positive_rate", "predicted positive rate")):
-        points = series[key]
+    if not series["estimated"] and data.get("estimate_note"):
+        fig.add_annotation(text=data["estimate_note"], xref="x domain", yref="y domain", x=0, y=1, showarrow=False,
+                           font={"color": "#757575"}, row=1, col=1)
+    points = series["drift_share"]
+    if points:
+        fig.add_scatter(x=[p["batch_id"] for p in points], y=[p["value"] for p in points], mode="lines+markers",
+                        name="drift share", row=2, col=1)
+    for name, points in series["output"].items():
         if points:
             fig.add_scatter(x=[p["batch_id"] for p in points], y=[p["value"] for p in points], mode="lines+markers",
-                            name=name, row=row, col=1)
-    if series.get("reference_positive_rate") is not None:
-        fig.add_hline(y=series["reference_positive_rate"], line={"dash": "dash", "color": "#9e9e9e"},
-                      annotation_text="reference", row=3, col=1)
+                            name=name.replace("_", " "), row=3, col=1)
+    for name, value in series["reference_output"].items():
+        if name != "prediction_std":
+            fig.add_hline(y=value, line={"dash": "dash", "color": "#9e9e9e"}, row=3, col=1)
     for action in dict.fromkeys(e["action"] for e in data["events"]):
         events = [e for e in data["events"] if e["action"] == action]
         fig.add_scatter(x=[e["batch_id"] for e in events], y=[action] * len(events), mode="markers", name=action,
@@ -265,7 +296,8 @@ def timeline_figure(data: dict):
     fig.update_layout(height=840, margin={"l": 60, "r": 20, "t": 70, "b": 30}, hovermode="closest",
                       legend={"orientation": "h", "y": 1.05, "yanchor": "bottom"}, template="plotly_white")
     fig.update_yaxes(rangemode="tozero", row=2, col=1)
-    fig.update_yaxes(tickformat=".1%", rangemode="tozero", row=3, col=1)
+    if all(name.startswith("predicted_") for name in series["reference_output"]):  # rates and shares
+        fig.update_yaxes(tickformat=".1%", rangemode="tozero", row=3, col=1)
     return fig
 
 
@@ -311,6 +343,10 @@ def render_page(data: dict, *, plotly_js: str = "static/plotly.min.js") -> str:
         f"<td>{_e(', '.join(b['actions']))}</td><td>{_e(b['recommended_response'])}</td>"
         f"<td>{' · '.join(_link('files/' + path, name, external=True) for name, path in b['links'].items())}</td></tr>"
         for b in data["batches"])
+    recall = dict(data.get("class_recall") or {})
+    recall_day = recall.pop("batch_id", None)
+    recall_html = (f"<p>Champion recall per class on {_e(recall_day)}: "
+                   + ", ".join(f"{_e(c)} {v:.1%}" for c, v in recall.items() if v == v) + "</p>") if recall else ""
     figure = timeline_figure(data).to_html(full_html=False, include_plotlyjs=False, div_id="timeline",
                                            config={"displaylogo": False, "responsive": True})
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -321,7 +357,7 @@ def render_page(data: dict, *, plotly_js: str = "static/plotly.min.js") -> str:
 <section id=registry><h2>Models</h2>{registry_error}<table><tr><th>alias</th><th>version</th><th>trigger</th>
 <th>trained on</th><th>approval</th><th>{_e(data['metric'])} at training</th><th>promoted on</th></tr>{alias_rows}</table>
 </section><section id=pending><h2>Pending approvals</h2>{pending}</section>
-<section id=timeline-section><h2>Timelines</h2>{figure}</section>
+<section id=timeline-section><h2>Timelines</h2>{figure}{recall_html}</section>
 <section id=incidents><h2>Incidents and actions</h2><table><tr><th>batch</th><th>decision</th><th>version</th>
 <th>DAG</th><th>reason</th></tr>{events or '<tr><td colspan=5>none yet</td></tr>'}</table></section>
 <section id=checklist><h2>Latest root-cause checklist</h2>{checklist_html}</section>

@@ -30,7 +30,8 @@ def default_estimator(numeric: list[str], categorical: list[str], task: str = "b
         OneHotEncoder(handle_unknown="ignore", min_frequency=20, sparse_output=False),
     )
     features = ColumnTransformer(
-        [("numeric", "passthrough", numeric), ("categorical", categories, categorical)],
+        [("numeric", FunctionTransformer(as_float, feature_names_out="one-to-one"), numeric),
+         ("categorical", categories, categorical)],
         verbose_feature_names_out=False,
     )
     params = {"max_iter": 150, "learning_rate": 0.08, "max_leaf_nodes": 31, "l2_regularization": 1.0,
@@ -38,6 +39,11 @@ def default_estimator(numeric: list[str], categorical: list[str], task: str = "b
     if task == "regression":
         return Pipeline([("features", features), ("model", HistGradientBoostingRegressor(**params))])
     return Pipeline([("features", features), ("model", HistGradientBoostingClassifier(**params))])
+
+
+def as_float(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as float64, missing as NaN: nullable integers (`Int64` with <NA>) are refused by the trees as-is."""
+    return pd.DataFrame(frame).astype("float64")
 
 
 def as_category_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -71,17 +77,15 @@ SCORE_CHUNK_ROWS = 100_000
 
 
 def predict_scores(estimator, model_config: ModelConfig, frame: pd.DataFrame) -> np.ndarray:
-    """Positive-class probability (classification) or the prediction (regression), in chunks of rows."""
+    """The model's scores of the rows (see modelguard.task_kinds: a probability, a prediction, or one
+    probability per class), in chunks of rows."""
+    from modelguard.task_kinds import task_kind
+
+    kind = task_kind(model_config)
     features = frame[model_config.features.all]
-
-    def score(part: pd.DataFrame) -> np.ndarray:
-        if model_config.task == "binary_classification":
-            return estimator.predict_proba(part)[:, 1]
-        return np.asarray(estimator.predict(part), dtype=float)
-
     if len(features) <= SCORE_CHUNK_ROWS:
-        return score(features)
-    return np.concatenate([score(features.iloc[start:start + SCORE_CHUNK_ROWS])
+        return kind.predict(estimator, features)
+    return np.concatenate([kind.predict(estimator, features.iloc[start:start + SCORE_CHUNK_ROWS])
                            for start in range(0, len(features), SCORE_CHUNK_ROWS)])
 
 
@@ -137,16 +141,10 @@ def classification_metrics(y_true, scores, threshold: float = 0.5) -> dict[str, 
     }
 
 
-def regression_metrics(y_true, predictions) -> dict[str, float]:
-    y_true = np.asarray(y_true, dtype=float)
-    errors = np.asarray(predictions, dtype=float) - y_true
-    return {"rmse": float(np.sqrt(np.mean(errors**2))), "mae": float(np.mean(np.abs(errors))), "rows": float(len(y_true))}
-
-
 def evaluate(model_config: ModelConfig, y_true, scores) -> dict[str, float]:
-    if model_config.task == "binary_classification":
-        return classification_metrics(y_true, scores, model_config.decision_threshold)
-    return regression_metrics(y_true, scores)
+    from modelguard.task_kinds import task_kind
+
+    return task_kind(model_config).evaluate(y_true, scores)
 
 
 def data_hash(frame: pd.DataFrame) -> str:

@@ -7,12 +7,14 @@ labels are corrected.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from modelguard import decisions, model
 from modelguard.config import PipelineConfig
 from modelguard.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry
 from modelguard.storage import Lake
+from modelguard.task_kinds import task_kind
 
 
 def labelled_predictions(lake: Lake, config: PipelineConfig, batch_id: str) -> pd.DataFrame | None:
@@ -28,12 +30,12 @@ def labelled_predictions(lake: Lake, config: PipelineConfig, batch_id: str) -> p
     return joined
 
 
-def scores_of(frame: pd.DataFrame, version: str) -> pd.Series | None:
+def scores_of(config: PipelineConfig, frame: pd.DataFrame, version: str) -> np.ndarray | None:
     """The scores a given registry version gave these rows, whichever alias it held when scoring."""
     for alias in (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION):
         column = f"version_{alias}"
         if column in frame.columns and (frame[column].astype(str) == str(version)).all():
-            return frame[f"score_{alias}"]
+            return task_kind(config.model).stored(frame, alias)
     return None
 
 
@@ -48,6 +50,7 @@ def measure_performance(config: PipelineConfig, batch_id: str) -> dict:
     done = {day: None if pd.isna(sha) else sha for day, sha in zip(history["batch_id"], shas, strict=True)}
     current = {e["batch_id"]: e.get("file_sha256") for e in decisions.read_decisions(lake)
                if e.get("kind") == "labels" and e["action"] == "accept_batch"}  # the latest line wins
+    kind = task_kind(config.model)
     for labelled_id in lake.validated_ids("labels"):
         if labelled_id > batch_id or (labelled_id in done and done[labelled_id] == current.get(labelled_id)):
             continue
@@ -62,7 +65,7 @@ def measure_performance(config: PipelineConfig, batch_id: str) -> dict:
             if alias == CHAMPION:
                 groups += [(f"{s}={value}", part) for s in config.model.segments for value, part in frame.groupby(s)]
             for segment, part in groups:
-                metrics = model.evaluate(config.model, part[config.model.target], part[f"score_{alias}"])
+                metrics = model.evaluate(config.model, part[config.model.target], kind.stored(part, alias))
                 rows += [{"batch_id": labelled_id, "alias": alias, "version": version, "segment": segment,
                           "metric": name, "value": value, "labels_sha256": current.get(labelled_id)}
                          for name, value in metrics.items()]
@@ -86,12 +89,12 @@ def labelled_batch_ids(lake: Lake, batch_id: str) -> list[str]:
 
 
 def offline_scores(lake: Lake, config: PipelineConfig, registry: Registry, pooled: pd.DataFrame, version: str,
-            offline: bool):
+                   offline: bool) -> np.ndarray | None:
     """The scores `version` gave the pooled rows when it shadow-scored them, else (if `offline`) now."""
-    stored = scores_of(pooled, version)
+    stored = scores_of(config, pooled, version)
     if stored is not None or not offline:
         return stored
-    return pd.Series(model.predict_scores(registry.load(version), config.model, with_features(lake, config, pooled)))
+    return model.predict_scores(registry.load(version), config.model, with_features(lake, config, pooled))
 
 
 def with_features(lake: Lake, config: PipelineConfig, pooled: pd.DataFrame) -> pd.DataFrame:

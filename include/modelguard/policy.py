@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from modelguard.compare import Comparison
 from modelguard.config import PipelineConfig
 from modelguard.decisions import USABLE
+from modelguard.task_kinds import shortfall, task_kind
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ class State:
     batch_status: str  # decisions.batch_status: accepted | released | quarantined | missing | unknown
     drifted_features: tuple[str, ...] = ()
     drift_streak: int = 0  # consecutive accepted days, up to today, with drifted features
-    positive_rate: float | None = None
-    reference_positive_rate: float | None = None
+    output: dict | None = None  # the champion's outputs today (task_kinds: e.g. predicted_positive_rate)
+    reference_output: dict | None = None  # the same on the reference holdout
     champion_version: str | None = None
     champion_metric: float | None = None  # realized, pooled over the last labelled days
     champion_baseline: float | None = None  # the same metric on the champion's own holdout
@@ -73,13 +74,14 @@ def decide(state: State, config: PipelineConfig) -> list[Action]:
 
     performance_drop = None
     bar = service_bar(state)
+    metric = config.challenger.metric
     if state.champion_metric is not None and bar is not None:
-        performance_drop = bar - state.champion_metric
+        performance_drop = shortfall(state.champion_metric, bar, metric)  # positive: worse, whichever direction
         if performance_drop > policy.max_metric_drop:
             actions.append(Action(
                 "performance_alert",
-                f"champion v{state.champion_version} {config.challenger.metric} {state.champion_metric:.3f} is "
-                f"{performance_drop:.3f} below the service baseline {bar:.3f}"
+                f"champion v{state.champion_version} {metric} {state.champion_metric:.3f} is "
+                f"{performance_drop:.3f} worse than the service baseline {bar:.3f}"
                 + (f" (since {state.onset})" if state.onset else ""),
                 {"realized": state.champion_metric, "baseline": bar, "drop": performance_drop,
                  "champion_baseline": state.champion_baseline, "onset": state.onset},
@@ -91,17 +93,18 @@ def decide(state: State, config: PipelineConfig) -> list[Action]:
                                                  f"{', '.join(state.drifted_features[:6])}",
                                   {"drifted_features": list(state.drifted_features), "streak": state.drift_streak},
                                   alert="feature_drift"))
-        rate, ref = state.positive_rate, state.reference_positive_rate
-        if rate is not None and ref and (rate > ref * drift.positive_rate_factor or rate < ref / drift.positive_rate_factor):
-            actions.append(Action("drift_alert", f"predicted positive rate {rate:.2%} against {ref:.2%} in reference",
-                                  {"positive_rate": rate, "reference_positive_rate": ref, "output_anomaly": True},
+        anomaly = task_kind(config.model).output_anomaly(state.output, state.reference_output, drift)
+        if anomaly:
+            actions.append(Action("drift_alert", anomaly, {**(state.output or {}), "output_anomaly": True,
+                                                           "reference": state.reference_output},
                                   alert="output_anomaly"))
 
     guardrail = state.guardrail
     # Roll back only to a model that is healthy now: under concept drift both may fail, and
     # swapping one failing model for another fixes nothing (retraining does).
     previous_healthy = state.previous_champion_baseline is None or (
-        guardrail is not None and guardrail.candidate >= state.previous_champion_baseline - policy.max_metric_drop)
+        guardrail is not None
+        and shortfall(guardrail.candidate, state.previous_champion_baseline, metric) <= policy.max_metric_drop)
     if guardrail is not None and guardrail.wins_by(policy.rollback_margin) and previous_healthy:
         actions.append(Action(
             "rollback",
@@ -116,7 +119,7 @@ def decide(state: State, config: PipelineConfig) -> list[Action]:
     if trigger:
         actions.append(Action("retrain", trigger[1], {"trigger": trigger[0]}))
     if not actions:
-        actions.append(Action("no_action", _no_action_reason(state, bar)))
+        actions.append(Action("no_action", _no_action_reason(state, bar, metric)))
     return actions
 
 
@@ -134,23 +137,23 @@ def _nothing_new(state: State) -> bool:
     return bool(state.retrained_through and state.latest_labelled and state.retrained_through >= state.latest_labelled)
 
 
-def _no_action_reason(state: State, bar: float | None) -> str:
+def _no_action_reason(state: State, bar: float | None, metric: str) -> str:
     """A day without actions is called quiet only when the champion is known to meet the service level."""
     if state.champion_metric is None:
         return (f"no drift; no labelled rows scored by champion v{state.champion_version} yet, so its "
                 "performance is not known: nothing to act on")
-    if bar is not None and state.champion_metric < bar:
-        return (f"no drift; champion v{state.champion_version} {state.champion_metric:.3f} is below the service "
-                f"baseline {bar:.3f} but within max_metric_drop: watching")
+    if bar is not None and shortfall(state.champion_metric, bar, metric) > 0:
+        return (f"no drift; champion v{state.champion_version} {state.champion_metric:.3f} is worse than the "
+                f"service baseline {bar:.3f} but within max_metric_drop: watching")
     return "quiet day: no drift, no performance drop, nothing to promote"
 
 
-def onset_day(days: list[tuple[str, float]], bar: float, tolerance: float) -> str | None:
-    """First day of the trailing run of labelled days whose served metric is below `bar - tolerance`
-    (`days`: (batch_id, metric) in day order); None when the latest labelled day meets the bar."""
+def onset_day(days: list[tuple[str, float]], bar: float, tolerance: float, metric: str = "roc_auc") -> str | None:
+    """First day of the trailing run of labelled days whose served `metric` is worse than `bar` by more than
+    `tolerance` (`days`: (batch_id, value) in day order); None when the latest labelled day meets the bar."""
     onset = None
     for batch_id, value in reversed(days):
-        if value == value and value >= bar - tolerance:
+        if value == value and shortfall(value, bar, metric) <= tolerance:
             break
         onset = batch_id
     return onset
@@ -167,7 +170,7 @@ def _retrain_trigger(state: State, config: PipelineConfig, performance_drop: flo
             return None  # a repair (or a challenger not judged against the bar) awaits a person's approval
         if _nothing_new(state):
             return None
-        return "performance", "realized performance dropped below the service baseline" + (
+        return "performance", "realized performance fell short of the service baseline" + (
             "; the challenger awaiting approval is only a partial fix" if state.challenger_pending else "")
     if state.challenger_pending:
         return None
@@ -175,8 +178,8 @@ def _retrain_trigger(state: State, config: PipelineConfig, performance_drop: flo
         return "recheck", "the undecided challenger is re-checked on labels it has not seen"
     if state.days_since_retrain is not None and state.days_since_retrain < policy.cooldown_days:
         return None
-    if state.onset and state.champion_metric is not None and bar is not None and state.champion_metric < bar \
-            and not _nothing_new(state):
+    if state.onset and state.champion_metric is not None and bar is not None \
+            and shortfall(state.champion_metric, bar, config.challenger.metric) > 0 and not _nothing_new(state):
         # A partial repair holds the alert off but not the search: more rows of the new concept, a better model.
         return "performance", (f"champion {state.champion_metric:.3f} still short of the service baseline {bar:.3f}: "
                                f"a challenger on the rows since the onset {state.onset} may restore it")

@@ -21,6 +21,7 @@ from modelguard.performance import (
 from modelguard.policy import State, bar_of, onset_day
 from modelguard.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry
 from modelguard.storage import Lake, parse_batch_id
+from modelguard.task_kinds import shortfall, task_kind
 
 MAX_ROLLBACK_CANDIDATES = 3  # versions that served before, tried as rollback targets under a drop
 
@@ -55,14 +56,14 @@ def _guardrail(lake: Lake, config: PipelineConfig, registry: Registry, labelled:
     ours = offline_scores(lake, config, registry, pooled, champion.version, offline=search)
     if ours is None:
         return None, previous
-    rules, first = config.challenger, None
+    rules, first, kind = config.challenger, None, task_kind(config.model)
     for candidate in candidates:
         theirs = offline_scores(lake, config, registry, pooled, candidate.version, offline=search)
         if theirs is None:
             continue
         comparison = paired_bootstrap(pooled[config.model.target], ours, theirs, metric=rules.metric,
                                       rounds=rules.bootstrap_rounds, confidence=rules.confidence, seed=rules.seed,
-                                      alpha=rules.alpha)
+                                      alpha=rules.alpha, kind=kind)
         first = first or (comparison, candidate)
         if comparison.wins_by(config.policy.rollback_margin):
             return comparison, candidate
@@ -96,7 +97,8 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
         day -= dt.timedelta(days=1)
 
     predictions = lake.predictions(batch_id)
-    positive_rate = float(pd.read_parquet(predictions, columns=["prediction"])["prediction"].mean()) \
+    kind = task_kind(config.model)
+    output = kind.output(pd.read_parquet(predictions, columns=["prediction"])["prediction"]) \
         if status in decisions.USABLE and predictions.exists() else None
     profile = lake.read_json(lake.reference_profile, {}) or {}
 
@@ -109,7 +111,7 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
     recent_days = labelled[-config.policy.performance_window_days:]
     recent = pool_days(lake, config, recent_days)
     if champion is not None and recent is not None:
-        scores = scores_of(recent, champion.version)
+        scores = scores_of(config, recent, champion.version)
         if scores is None:
             # Just promoted: the days with labels were served by another version. Score those it did not
             # train on offline, so a bad promotion shows at once instead of after days of unknown performance.
@@ -135,15 +137,15 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
     champion_baseline = float(champion.tags[f"metric_{metric}"]) if champion and f"metric_{metric}" in champion.tags \
         else None
     bar = bar_of(service_baseline, champion_baseline)
-    onset = onset_day(served_metric_by_day(config, labelled), bar, config.policy.max_metric_drop) \
+    onset = onset_day(served_metric_by_day(config, labelled), bar, config.policy.max_metric_drop, metric) \
         if bar is not None else None
     if onset is None and champion is not None and champion_metric is not None and bar is not None \
-            and champion_metric < bar:
+            and shortfall(champion_metric, bar, metric) > 0:
         # A champion trained after an onset and still short of the service level: its concept is still in
         # force, and rows since that onset keep accumulating for a better challenger.
         onset = champion.tags.get("onset")
     # Short of the service level: did an earlier champion serve the rows since the onset better?
-    short = champion_metric is not None and bar is not None and champion_metric < bar
+    short = champion_metric is not None and bar is not None and shortfall(champion_metric, bar, metric) > 0
     since = [d for d in labelled[-config.policy.performance_window_days:] if not onset or d >= onset] if short else None
     guardrail, fallback = _guardrail(lake, config, registry, labelled, champion, previous_champion, versions,
                                      search_days=since)
@@ -157,8 +159,8 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
         batch_status=status,
         drifted_features=drifted,
         drift_streak=streak,
-        positive_rate=positive_rate,
-        reference_positive_rate=profile.get("predicted_positive_rate"),
+        output=output,
+        reference_output=profile.get("output"),  # the champion's outputs on the reference holdout, from init
         champion_version=champion.version if champion else None,
         champion_metric=champion_metric,
         champion_baseline=champion_baseline,

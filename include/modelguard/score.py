@@ -7,7 +7,6 @@ so later comparisons of the models use exactly the same rows.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,6 +15,7 @@ from modelguard import model
 from modelguard.config import PipelineConfig
 from modelguard.registry import ALIASES, CHAMPION, Registry
 from modelguard.storage import Lake, atomic_path, iter_chunks
+from modelguard.task_kinds import task_kind
 
 
 def score_batch(config: PipelineConfig, batch_id: str) -> dict:
@@ -34,7 +34,7 @@ def score_batch(config: PipelineConfig, batch_id: str) -> dict:
     columns = [config.model.id_column, *([config.model.timestamp_column] if config.model.timestamp_column else [])]
     # Row groups are streamed in and out: one chunk of features and its scores in memory at a time, whatever
     # the batch's size; the file appears whole (atomic rename) or not at all.
-    rows, predicted = 0, 0.0
+    rows = 0
     with atomic_path(lake.predictions(batch_id)) as tmp:
         writer = None
         for chunk in iter_chunks(source, [*columns, *config.model.features.all]):
@@ -42,25 +42,27 @@ def score_batch(config: PipelineConfig, batch_id: str) -> dict:
             table = pa.Table.from_pandas(out, preserve_index=False)
             writer = writer or pq.ParquetWriter(tmp, table.schema)
             writer.write_table(table)
-            rows, predicted = rows + len(out), predicted + float(out["prediction"].sum())
+            rows = rows + len(out)
         if writer is None:  # an accepted batch with no rows: an empty file with the same columns
             empty = pd.read_parquet(source, columns=columns)
             _scored(empty, empty, {}, scored_versions, config).to_parquet(tmp, index=False)
         else:
             writer.close()
-    return {"batch_id": batch_id, "status": "scored", "rows": rows, "versions": scored_versions,
-            "predicted_positive_rate": predicted / rows if rows else float("nan")}
+    return {"batch_id": batch_id, "status": "scored", "rows": rows, "versions": scored_versions}
 
 
 def _scored(out: pd.DataFrame, features: pd.DataFrame, estimators: dict, versions: dict, config: PipelineConfig
             ) -> pd.DataFrame:
-    """The rows' id (and timestamp) with `score_<alias>` and `version_<alias>` per alias, and `prediction`."""
+    """The rows' id (and timestamp) with `score_<alias>` (and, multiclass, `score_<alias>__<class>`) and
+    `version_<alias>` per alias, and `prediction`: the champion's served decision."""
+    kind = task_kind(config.model)
+    served = None
     for alias, version in versions.items():
-        out[f"score_{alias}"] = model.predict_scores(estimators[alias], config.model, features) \
-            if alias in estimators and len(features) else np.array([], dtype=float)
+        scores = model.predict_scores(estimators[alias], config.model, features) if alias in estimators \
+            and len(features) else kind.predict_nothing()
+        for column, values in kind.columns(alias, scores).items():
+            out[column] = values
         out[f"version_{alias}"] = version
-    if config.model.task == "binary_classification":
-        out["prediction"] = (out[f"score_{CHAMPION}"] >= config.model.decision_threshold).astype("int64")
-    else:
-        out["prediction"] = out[f"score_{CHAMPION}"]
+        served = scores if alias == CHAMPION else served
+    out["prediction"] = kind.decision(served if served is not None else kind.predict_nothing())
     return out

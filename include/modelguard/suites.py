@@ -15,6 +15,7 @@ import pandas as pd
 
 from modelguard.config import PipelineConfig
 from modelguard.storage import to_jsonable
+from modelguard.task_kinds import task_kind
 from modelguard.validation import MARKUP_OR_CONTROL, NUMERIC_TYPES, dtype_in
 
 # "StringDtype": the name GX's type check resolves for pandas' string dtype (it does not know "string")
@@ -170,8 +171,9 @@ def build_label_suite(config: PipelineConfig) -> dict:
         expectation("expect_column_values_to_be_unique", column=model.id_column),
         expectation("expect_column_values_to_not_be_null", column=model.target),
     ]
-    if model.task == "binary_classification":
-        expectations.append(expectation("expect_column_values_to_be_in_set", column=model.target, value_set=[0, 1]))
+    known = task_kind(model).label_values
+    if known is not None:  # classes: a label outside them would be scored as a class no model predicts
+        expectations.append(expectation("expect_column_values_to_be_in_set", column=model.target, value_set=list(known)))
     else:
         expectations.append(expectation("expect_column_values_to_be_in_type_list", column=model.target,
                                         type_list=NUMERIC_TYPES))

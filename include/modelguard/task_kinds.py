@@ -1,0 +1,321 @@
+"""What differs by the kind of model: one object per task kind (binary, multiclass, regression).
+
+Each knows how its model's output is read, stored and served, its metrics and their direction, the
+per-row loss its paired comparison counts, its output-anomaly check and its label-free estimate. The
+policy, the comparison, the monitor and the page ask this object (`task_kind(config.model)`); they do
+not branch on `config.model.task`.
+
+Scores are a 1-D array per row (binary: the positive class's probability; regression: the prediction)
+or, for multiclass, a rows x classes array of probabilities in the order of `model.classes`. Stored
+in `predictions/<batch_id>.parquet` as `score_<alias>` (multiclass: the predicted class's probability,
+the model's confidence) plus, for multiclass, one `score_<alias>__<class>` per class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelguard.config import TASK_METRICS, DriftConfig, ModelConfig
+
+# Metrics where a lower value is the better model; every other metric is better higher.
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "log_loss"})
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric not in LOWER_IS_BETTER
+
+
+def shortfall(value: float, bar: float, metric: str) -> float:
+    """How far `value` is worse than `bar` on `metric` (positive: worse), whatever the metric's direction."""
+    return bar - value if higher_is_better(metric) else value - bar
+
+
+def output_array(raw: Any) -> np.ndarray:
+    """What a model's `predict` / `predict_proba` returns (ndarray, DataFrame, Series, list) as a numpy array."""
+    if isinstance(raw, pd.DataFrame | pd.Series):
+        return raw.to_numpy()
+    return np.asarray(raw)
+
+
+def _clipped(p: np.ndarray) -> np.ndarray:
+    return np.clip(p, 1e-6, 1 - 1e-6)
+
+
+@dataclass(frozen=True)
+class BinaryClassification:
+    threshold: float = 0.5
+    name: str = "binary_classification"
+    metrics: tuple[str, ...] = TASK_METRICS["binary_classification"]
+    has_estimate: bool = True
+    label_values: tuple | None = (0, 1)  # what the label suite accepts as a target
+
+    def predict(self, estimator, features: pd.DataFrame) -> np.ndarray:
+        if hasattr(estimator, "predict_proba"):
+            return np.asarray(estimator.predict_proba(features), dtype=float)[:, 1]
+        out = output_array(estimator.predict(features)).astype(float)
+        out = out[:, -1] if out.ndim == 2 else out  # a pyfunc returning both classes' probabilities
+        if out.size and (np.nanmin(out) < 0 or np.nanmax(out) > 1):
+            raise ValueError("the model returns values outside [0, 1], not probabilities: log a classifier so that "
+                             "its pyfunc returns the positive class's probability (e.g. pyfunc_predict_fn="
+                             "'predict_proba' and the positive column)")
+        return out
+
+    def columns(self, alias: str, scores: np.ndarray) -> dict[str, np.ndarray]:
+        return {f"score_{alias}": scores}
+
+    def predict_nothing(self) -> np.ndarray:
+        return np.zeros(0)
+
+    def stored(self, frame: pd.DataFrame, alias: str) -> np.ndarray:
+        return frame[f"score_{alias}"].to_numpy(dtype=float)
+
+    def summary(self, scores: np.ndarray) -> np.ndarray:
+        return scores
+
+    def decision(self, scores: np.ndarray) -> np.ndarray:
+        return (np.asarray(scores) >= self.threshold).astype("int64")
+
+    def evaluate(self, y_true, scores) -> dict[str, float]:
+        from modelguard.model import classification_metrics
+
+        return classification_metrics(y_true, scores, self.threshold)
+
+    def row_losses(self, y_true, scores) -> np.ndarray:
+        p = _clipped(np.asarray(scores, dtype=float))
+        return -np.where(np.asarray(y_true).astype(int) == 1, np.log(p), np.log1p(-p))
+
+    def label_problem(self, train_y: pd.Series, holdout_y: pd.Series, min_per_class: int) -> str | None:
+        positives = int(train_y.sum())
+        if min(positives, len(train_y) - positives) < min_per_class or holdout_y.empty \
+                or not 0 < holdout_y.sum() < len(holdout_y):
+            return "too few examples of a class in the window or the holdout"
+        return None
+
+    def output(self, decisions: pd.Series) -> dict[str, float]:
+        return {"predicted_positive_rate": float(decisions.mean())} if len(decisions) else {}
+
+    def output_anomaly(self, today: dict | None, reference: dict | None, drift: DriftConfig) -> str | None:
+        rate, ref = (today or {}).get("predicted_positive_rate"), (reference or {}).get("predicted_positive_rate")
+        if rate is None or not ref:
+            return None
+        factor = drift.positive_rate_factor
+        if rate > ref * factor or rate < ref / factor:
+            return f"predicted positive rate {rate:.2%} against {ref:.2%} in reference"
+        return None
+
+    def describe_output(self, today: dict | None, reference: dict | None) -> str:
+        rate, ref = (today or {}).get("predicted_positive_rate"), (reference or {}).get("predicted_positive_rate")
+        if rate is None or ref is None:
+            return "no predictions today"
+        return f"predicted positive rate {rate:.2%} vs {ref:.2%} in reference"
+
+    def estimate(self, scores: np.ndarray) -> dict[str, float] | None:
+        from modelguard.estimate import estimate
+
+        return estimate(scores, self.threshold)
+
+
+@dataclass(frozen=True)
+class Regression:
+    name: str = "regression"
+    metrics: tuple[str, ...] = TASK_METRICS["regression"]
+    has_estimate: bool = False  # no label-free estimate: the page says so
+    label_values: tuple | None = None  # any number
+
+    def predict(self, estimator, features: pd.DataFrame) -> np.ndarray:
+        out = output_array(estimator.predict(features)).astype(float)
+        return out[:, 0] if out.ndim == 2 else out
+
+    def columns(self, alias: str, scores: np.ndarray) -> dict[str, np.ndarray]:
+        return {f"score_{alias}": scores}
+
+    def predict_nothing(self) -> np.ndarray:
+        return np.zeros(0)
+
+    def stored(self, frame: pd.DataFrame, alias: str) -> np.ndarray:
+        return frame[f"score_{alias}"].to_numpy(dtype=float)
+
+    def summary(self, scores: np.ndarray) -> np.ndarray:
+        return scores
+
+    def decision(self, scores: np.ndarray) -> np.ndarray:
+        return np.asarray(scores, dtype=float)
+
+    def evaluate(self, y_true, scores) -> dict[str, float]:
+        y = np.asarray(y_true, dtype=float)
+        errors = np.asarray(scores, dtype=float) - y
+        spread = float(np.sum((y - y.mean()) ** 2)) if len(y) else 0.0
+        return {
+            "rmse": float(np.sqrt(np.mean(errors**2))) if len(y) else float("nan"),
+            "mae": float(np.mean(np.abs(errors))) if len(y) else float("nan"),
+            "r2": 1 - float(np.sum(errors**2)) / spread if spread > 0 else float("nan"),
+            "mean_prediction": float(np.mean(scores)) if len(y) else float("nan"),
+            "rows": float(len(y)),
+        }
+
+    def row_losses(self, y_true, scores) -> np.ndarray:
+        return (np.asarray(scores, dtype=float) - np.asarray(y_true, dtype=float)) ** 2
+
+    def label_problem(self, train_y: pd.Series, holdout_y: pd.Series, min_per_class: int) -> str | None:
+        if holdout_y.empty or holdout_y.nunique() < 2:
+            return "the holdout has no spread of the target to compare on"
+        return None
+
+    def output(self, decisions: pd.Series) -> dict[str, float]:
+        values = decisions.astype(float)
+        return {"mean_prediction": float(values.mean()), "prediction_std": float(values.std(ddof=0))} \
+            if len(values) else {}
+
+    def output_anomaly(self, today: dict | None, reference: dict | None, drift: DriftConfig) -> str | None:
+        mean, ref = (today or {}).get("mean_prediction"), (reference or {}).get("mean_prediction")
+        spread = (reference or {}).get("prediction_std")
+        if mean is None or ref is None or not spread:
+            return None
+        shift = abs(mean - ref) / spread
+        if shift > drift.prediction_shift_std:
+            return (f"mean prediction {mean:.4g} against {ref:.4g} in reference ({shift:.1f} reference standard "
+                    f"deviations, more than {drift.prediction_shift_std})")
+        return None
+
+    def describe_output(self, today: dict | None, reference: dict | None) -> str:
+        mean, ref = (today or {}).get("mean_prediction"), (reference or {}).get("mean_prediction")
+        if mean is None or ref is None:
+            return "no predictions today"
+        return f"mean prediction {mean:.4g} vs {ref:.4g} in reference"
+
+    def estimate(self, scores: np.ndarray) -> dict[str, float] | None:
+        return None
+
+
+@dataclass(frozen=True)
+class MulticlassClassification:
+    classes: tuple[Any, ...]
+    name: str = "multiclass_classification"
+    metrics: tuple[str, ...] = TASK_METRICS["multiclass_classification"]  # roc_auc: macro one-vs-rest
+    has_estimate: bool = True
+
+    @property
+    def label_values(self) -> tuple:
+        return self.classes
+
+    def predict(self, estimator, features: pd.DataFrame) -> np.ndarray:
+        if hasattr(estimator, "predict_proba"):
+            out = np.asarray(estimator.predict_proba(features), dtype=float)
+            known = [str(c) for c in getattr(estimator, "classes_", self.classes)]
+        else:
+            raw = estimator.predict(features)
+            out = output_array(raw).astype(float)
+            known = [str(c) for c in raw.columns] if isinstance(raw, pd.DataFrame) else [str(c) for c in self.classes]
+        if out.ndim != 2 or out.shape[1] != len(known):
+            raise ValueError(f"the model returns {out.shape} values, not one probability per class "
+                             f"({len(self.classes)} classes: {list(self.classes)})")
+        # in the order of model.classes; a class the model never saw gets probability 0
+        position = {c: i for i, c in enumerate(known)}
+        columns = [out[:, position[str(c)]] if str(c) in position else np.zeros(len(out)) for c in self.classes]
+        return np.column_stack(columns) if columns else out
+
+    def columns(self, alias: str, scores: np.ndarray) -> dict[str, np.ndarray]:
+        return {f"score_{alias}": self.summary(scores),
+                **{f"score_{alias}__{c}": scores[:, i] for i, c in enumerate(self.classes)}}
+
+    def predict_nothing(self) -> np.ndarray:
+        return np.zeros((0, len(self.classes)))
+
+    def stored(self, frame: pd.DataFrame, alias: str) -> np.ndarray:
+        return np.column_stack([frame[f"score_{alias}__{c}"].to_numpy(dtype=float) for c in self.classes])
+
+    def summary(self, scores: np.ndarray) -> np.ndarray:
+        return scores.max(axis=1) if len(scores) else np.zeros(0)
+
+    def decision(self, scores: np.ndarray) -> np.ndarray:
+        return np.asarray(self.classes)[scores.argmax(axis=1)] if len(scores) else np.asarray([], dtype=object)
+
+    def onehot(self, y_true) -> np.ndarray:
+        labels = np.asarray([str(v) for v in np.asarray(y_true)])
+        return np.column_stack([labels == str(c) for c in self.classes])
+
+    def evaluate(self, y_true, scores) -> dict[str, float]:
+        from modelguard.model import fast_auc
+
+        truth = self.onehot(y_true)
+        scores = np.asarray(scores, dtype=float).reshape(len(truth), len(self.classes))
+        predicted = scores.argmax(axis=1) if len(truth) else np.zeros(0, dtype=int)
+        aucs = [fast_auc(truth[:, i], scores[:, i]) for i in range(len(self.classes))]
+        aucs = [a for a in aucs if a == a]
+        metrics = {
+            "roc_auc": float(np.mean(aucs)) if aucs else float("nan"),
+            "log_loss": float(np.mean(self.row_losses(y_true, scores))) if len(truth) else float("nan"),
+            "accuracy": float(np.mean(truth[np.arange(len(truth)), predicted])) if len(truth) else float("nan"),
+            "rows": float(len(truth)),
+        }
+        for i, c in enumerate(self.classes):
+            actual = truth[:, i]
+            metrics[f"recall_{c}"] = float(np.mean(predicted[actual] == i)) if actual.any() else float("nan")
+        return metrics
+
+    def row_losses(self, y_true, scores) -> np.ndarray:
+        truth = self.onehot(y_true)
+        scores = np.asarray(scores, dtype=float).reshape(len(truth), len(self.classes))
+        # a label outside model.classes is refused by the label suite; here it would count as p = 1e-6
+        return -np.log(_clipped((scores * truth).sum(axis=1)))
+
+    def label_problem(self, train_y: pd.Series, holdout_y: pd.Series, min_per_class: int) -> str | None:
+        counts = train_y.astype(str).value_counts()
+        if (counts >= min_per_class).sum() < 2 or holdout_y.astype(str).nunique() < 2:
+            return "too few examples of a class in the window or the holdout"
+        return None
+
+    def output(self, decisions: pd.Series) -> dict[str, float]:
+        if not len(decisions):
+            return {}
+        shares = decisions.astype(str).value_counts(normalize=True)
+        return {f"predicted_share_{c}": float(shares.get(str(c), 0.0)) for c in self.classes}
+
+    def output_anomaly(self, today: dict | None, reference: dict | None, drift: DriftConfig) -> str | None:
+        factor, jumps = drift.positive_rate_factor, []
+        for c in self.classes:
+            share, ref = (today or {}).get(f"predicted_share_{c}"), (reference or {}).get(f"predicted_share_{c}")
+            # a class the reference rarely predicts (< 1%) is too noisy to call a jump
+            if share is not None and ref and ref >= 0.01 and (share > ref * factor or share < ref / factor):
+                jumps.append(f"class {c} predicted for {share:.2%} of rows against {ref:.2%} in reference")
+        return "; ".join(jumps) or None
+
+    def describe_output(self, today: dict | None, reference: dict | None) -> str:
+        if not today or not reference:
+            return "no predictions today"
+        return "predicted class shares " + ", ".join(
+            f"{c}: {today.get(f'predicted_share_{c}', 0):.1%} (ref {reference.get(f'predicted_share_{c}', 0):.1%})"
+            for c in self.classes)
+
+    def estimate(self, scores: np.ndarray) -> dict[str, float] | None:
+        """Confidence-based (CBPE): expected accuracy is the mean top probability; expected macro one-vs-rest
+        AUC takes each class's probability as that row's chance of being that class."""
+        from modelguard.estimate import expected_roc_auc
+
+        if not len(scores):
+            return None
+        aucs = [expected_roc_auc(scores[:, i]) for i in range(scores.shape[1])]
+        aucs = [a for a in aucs if a == a]
+        return {"roc_auc": float(np.mean(aucs)) if aucs else float("nan"), "accuracy": float(scores.max(axis=1).mean())}
+
+
+TaskKind = BinaryClassification | Regression | MulticlassClassification
+
+
+@cache
+def _kind(task: str, threshold: float, classes: tuple) -> TaskKind:
+    if task == "regression":
+        return Regression()
+    if task == "multiclass_classification":
+        return MulticlassClassification(classes=classes)
+    return BinaryClassification(threshold=threshold)
+
+
+def task_kind(model: ModelConfig) -> TaskKind:
+    """The object that knows this model's kind of output (see the module's docstring)."""
+    return _kind(model.task, model.decision_threshold, tuple(model.classes or ()))
