@@ -153,7 +153,7 @@ def _announce(lake: Lake, config: PipelineConfig, batch_id: str, version: str, c
     rules = config.challenger
     evidence = (f"{rules.metric} {comparison.candidate:.3f} vs {comparison.baseline:.3f} "
                 f"({comparison.difference:+.3f}, CI {comparison.low:.3f}..{comparison.high:.3f}; "
-                f"e-value {comparison.e_value:.1f}, needs {1 / comparison.alpha:.0f}; {comparison.rows} rows)")
+                f"e-value {comparison.e_value:.3g}, needs {1 / comparison.alpha:.0f}; {comparison.rows} rows)")
     if verdict == "pending":
         fix = ""
         if repairs == "partial":

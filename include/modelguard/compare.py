@@ -107,7 +107,8 @@ def e_process(differences: np.ndarray) -> np.ndarray:
     if x.size == 0:
         return np.ones(0)
     bets = np.asarray(BETS)[:, None]
-    return np.exp(np.cumsum(np.log1p(bets * x[None, :]), axis=1)).mean(axis=0)
+    # wealth in logs, capped far beyond any 1/alpha: an overwhelming win stays a finite number
+    return np.exp(np.minimum(np.cumsum(np.log1p(bets * x[None, :]), axis=1), 200.0)).mean(axis=0)
 
 
 def resampled_auc(y_true: np.ndarray, scores: np.ndarray, counts: np.ndarray) -> np.ndarray:
