@@ -70,14 +70,48 @@ def fit(model_config: ModelConfig, frame: pd.DataFrame):
 SCORE_CHUNK_ROWS = 100_000
 
 
+def prediction_scores(output, task: str) -> np.ndarray:
+    """What a model's `predict` returned (a pyfunc's: DataFrame, Series, list, 1-D or 2-D array) as scores.
+
+    Binary classification: of two columns the second is the positive class's probability, one column is that
+    probability; either must lie in [0, 1], else the model returns labels or values and is refused. Regression:
+    one column, the prediction.
+    """
+    values = np.asarray(output.to_numpy() if hasattr(output, "to_numpy") else output)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if task == "binary_classification" and values.ndim == 2 and values.shape[1] == 2:
+        values = values[:, 1]
+    if values.ndim != 1:
+        raise ValueError(f"the model's predict returned an array of shape {values.shape}; expected one score per "
+                         "row" + (" or two class probabilities" if task == "binary_classification" else ""))
+    if task != "binary_classification":
+        return values.astype(float)
+    refused = ("the model returns labels or values, not probabilities ({}); a classifier must be logged so that "
+               "its pyfunc returns probabilities, e.g. mlflow.sklearn.log_model(..., pyfunc_predict_fn="
+               '"predict_proba")')
+    if values.dtype.kind in "biu":  # 0/1 or True/False: labels, even if they lie in [0, 1]
+        raise ValueError(refused.format(f"{values.dtype} values"))
+    try:
+        scores = values.astype(float)
+    except (TypeError, ValueError):
+        raise ValueError(refused.format(f"e.g. {values[0]!r}")) from None
+    if len(scores) and (np.nanmin(scores) < 0 or np.nanmax(scores) > 1):
+        raise ValueError(refused.format(f"values from {np.nanmin(scores):.4g} to {np.nanmax(scores):.4g}"))
+    return scores
+
+
 def predict_scores(estimator, model_config: ModelConfig, frame: pd.DataFrame) -> np.ndarray:
-    """Positive-class probability (classification) or the prediction (regression), in chunks of rows."""
+    """Positive-class probability (classification) or the prediction (regression), in chunks of rows.
+
+    A scikit-learn classifier answers `predict_proba`; any other model (an MLflow pyfunc) its `predict`.
+    """
     features = frame[model_config.features.all]
 
     def score(part: pd.DataFrame) -> np.ndarray:
-        if model_config.task == "binary_classification":
+        if model_config.task == "binary_classification" and hasattr(estimator, "predict_proba"):
             return estimator.predict_proba(part)[:, 1]
-        return np.asarray(estimator.predict(part), dtype=float)
+        return prediction_scores(estimator.predict(part), model_config.task)
 
     if len(features) <= SCORE_CHUNK_ROWS:
         return score(features)
