@@ -18,8 +18,6 @@ from modelguard.registry import ADOPTED_FROM_TAG, CHAMPION, Registry
 from modelguard.storage import Lake
 from tests.conftest import FRAUD_MODEL, write_config
 
-# The team's PythonModel has no type hints on predict (a common sight); MLflow says so at every call.
-pytestmark = pytest.mark.filterwarnings("ignore:Add type hints to the `predict` method")
 TEAM_MODEL = "team_scorer"
 
 
@@ -43,7 +41,7 @@ def python_model(returns: str = "probability"):
     import mlflow.pyfunc
 
     class TeamRiskScore(mlflow.pyfunc.PythonModel):
-        def predict(self, context, model_input, params=None):
+        def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame | np.ndarray:
             log_odds = 6 * (model_input["merchant_risk_score"] - 0.6) + 0.02 * (model_input["tx_count_24h"] - 5)
             probability = 1 / (1 + np.exp(-log_odds.to_numpy(dtype=float)))
             if returns == "labels":
