@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from modelguard import model
-from modelguard.config import PipelineConfig
-from modelguard.registry import CHAMPION, Registry
+from modelguard.config import PipelineConfig, model_version_uri
+from modelguard.registry import ADOPTED_FROM_TAG, CHAMPION, Registry, RegistryUnavailable
 from modelguard.storage import Lake
 from modelguard.suites import build_batch_suite, build_label_suite
 from modelguard.task_kinds import task_kind
@@ -30,8 +30,16 @@ def time_split(frame: pd.DataFrame, timestamp_column: str | None, holdout_share:
     return frame[days < cut_day], frame[days >= cut_day]
 
 
-def initialise(config: PipelineConfig) -> dict:
-    """Build suites and profile from `reference/train.parquet`, train and register the first champion."""
+def initialise(config: PipelineConfig, champion: str | None = None) -> dict:
+    """Build suites and profile from `reference/train.parquet`, train and register the first champion.
+
+    With `champion` (default `model.champion`), a `models:/<name>/<version>` URI of the project's own
+    registry, the first champion is that version, adopted as it is (not retrained) when the registered model
+    has no champion yet; its baseline is its score on the same reference holdout.
+    """
+    source = champion or config.model.champion
+    if source:
+        model_version_uri(source)  # a malformed URI is refused before anything is written
     lake = Lake(config.storage_root)
     if not lake.reference_train.exists():
         raise FileNotFoundError(f"no reference data at {lake.reference_train}; run `modelguard simulate` or add it")
@@ -45,24 +53,15 @@ def initialise(config: PipelineConfig) -> dict:
 
     registry = Registry(config)
     reference_hash = model.data_hash(reference)
-    champion = registry.by_alias(CHAMPION)
+    current = registry.by_alias(CHAMPION)
     train, holdout = time_split(reference, config.model.timestamp_column, REFERENCE_HOLDOUT_SHARE)
-    if champion is None:
-        estimator = model.fit(config.model, train)
-        scores = model.predict_scores(estimator, config.model, holdout)
-        metrics = model.evaluate(config.model, holdout[config.model.target], scores)
-        version, _ = registry.register(
-            estimator,
-            train_key=f"init:{reference_hash}",
-            run_name="champion-init",
-            metrics=metrics,
-            tags={"trigger": "init", "train_window": "reference", "train_rows": len(train),
-                  "data_hash": reference_hash, "approval": "approved", "approved_by": "modelguard init",
-                  **{f"metric_{k}": round(v, 5) for k, v in metrics.items()}},
-        )
+    if current is None:
+        version = _adopt(config, registry, source, holdout, reference_hash) if source \
+            else _train_first(config, registry, train, holdout, reference_hash)
         registry.set_alias(CHAMPION, version)  # set last: the version is complete before it serves
-        champion = registry.by_alias(CHAMPION)
-    estimator = registry.load(champion.version)
+        current = registry.by_alias(CHAMPION)
+    adopted = registry.find_by_tag(ADOPTED_FROM_TAG, source) if source else None
+    estimator = registry.load(current.version)
     kind = task_kind(config.model)
     scored = holdout.copy()
     scores = model.predict_scores(estimator, config.model, holdout)
@@ -71,10 +70,57 @@ def initialise(config: PipelineConfig) -> dict:
     profile = {
         "rows": len(reference),
         "data_hash": reference_hash,
-        "champion_version": champion.version,
+        "champion_version": current.version,
         # the champion's outputs on the holdout (e.g. predicted_positive_rate): what output anomalies are judged by
         "output": kind.output(pd.Series(kind.decision(scores))),
-        "baseline": {k.removeprefix("metric_"): float(v) for k, v in champion.tags.items() if k.startswith("metric_")},
+        "baseline": {k.removeprefix("metric_"): float(v) for k, v in current.tags.items() if k.startswith("metric_")},
     }
     lake.write_json(profile, lake.reference_profile)
-    return {"champion_version": champion.version, "reference_rows": len(reference), **profile["baseline"]}
+    return {"champion_version": current.version, "reference_rows": len(reference),
+            "adopted_from": current.tags.get(ADOPTED_FROM_TAG), "adopted": adopted.version if adopted else None,
+            **profile["baseline"]}
+
+
+def _metric_tags(metrics: dict[str, float]) -> dict[str, float]:
+    return {f"metric_{k}": round(v, 5) for k, v in metrics.items()}
+
+
+def _train_first(config: PipelineConfig, registry: Registry, train: pd.DataFrame, holdout: pd.DataFrame,
+                 reference_hash: str) -> str:
+    """Train the first champion with `model.estimator` on the reference, evaluated on its holdout."""
+    estimator = model.fit(config.model, train)
+    scores = model.predict_scores(estimator, config.model, holdout)
+    metrics = model.evaluate(config.model, holdout[config.model.target], scores)
+    version, _ = registry.register(
+        estimator,
+        train_key=f"init:{reference_hash}",
+        run_name="champion-init",
+        metrics=metrics,
+        tags={"trigger": "init", "train_window": "reference", "train_rows": len(train),
+              "data_hash": reference_hash, "approval": "approved", "approved_by": "modelguard init",
+              **_metric_tags(metrics)},
+    )
+    return version
+
+
+def _adopt(config: PipelineConfig, registry: Registry, uri: str, holdout: pd.DataFrame, reference_hash: str) -> str:
+    """Copy the team's version `uri` into the pipeline's registered model, untrained; its baseline metrics are
+    its scores on the reference holdout. Nothing is written to the registry unless it loads and scores."""
+    existing = registry.find_by_tag(ADOPTED_FROM_TAG, uri)
+    if existing is not None:
+        return existing.version
+    try:
+        estimator = registry.load_source(uri)
+    except (ValueError, RegistryUnavailable):
+        raise
+    except Exception as error:  # noqa: BLE001 - a model that does not load (missing library, broken artifact)
+        raise ValueError(f"{uri} does not load: {str(error).splitlines()[0][:300]}") from None
+    try:
+        scores = model.predict_scores(estimator, config.model, holdout)
+    except Exception as error:  # noqa: BLE001 - wrong columns, a schema it enforces, labels instead of scores
+        raise ValueError(f"{uri} cannot score the reference data: {str(error).splitlines()[0][:500]}") from None
+    metrics = model.evaluate(config.model, holdout[config.model.target], scores)
+    version, _ = registry.adopt(uri, tags={
+        "trigger": "init", "train_window": "external", "data_hash": reference_hash, "approval": "approved",
+        "approved_by": "modelguard init --champion", **_metric_tags(metrics)})
+    return version

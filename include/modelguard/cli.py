@@ -64,19 +64,30 @@ def simulate(
 
 
 @app.command()
-def init(config: ConfigOption = None) -> None:
-    """Train and register the first champion; build expectation suites and the reference profile."""
+def init(
+    config: ConfigOption = None,
+    champion: Annotated[str | None, typer.Option(
+        help="Adopt this version as the first champion instead of training one: models:/NAME/VERSION, "
+             "registered in the project's own MLflow registry (default: model.champion).")] = None,
+) -> None:
+    """Train (or adopt) and register the first champion; build expectation suites and the reference profile."""
     from modelguard.bootstrap import initialise
 
     cfg = _config(config)
+    source = champion or cfg.model.champion
     try:
-        with console.status("training the first champion and building suites"):
-            result = initialise(cfg)
-    except (ValueError, FileNotFoundError) as error:  # the reference or the config cannot be used: say which
+        with console.status(f"adopting {source} and building suites" if source
+                            else "training the first champion and building suites"):
+            result = initialise(cfg, champion=champion)
+    except (ValueError, FileNotFoundError) as error:  # the reference, the config or the champion cannot be used
         console.print(f"[red]init: {error}[/red]")
         raise typer.Exit(2) from None
-    console.print(f"champion: {cfg.model.name} v{result['champion_version']} "
+    adopted = f" adopted from {result['adopted_from']}" if result.get("adopted_from") else ""
+    console.print(f"champion: {cfg.model.name} v{result['champion_version']}{adopted} "
                   f"({cfg.challenger.metric} {result.get(cfg.challenger.metric, float('nan')):.3f} on the reference holdout)")
+    if source and result.get("adopted") is None:
+        console.print(f"[yellow]{source} was not adopted: {cfg.model.name} already has a champion "
+                      "(init adopts only into a registered model without one)[/yellow]")
 
 
 @app.command()

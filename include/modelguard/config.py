@@ -76,6 +76,21 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
 }
 
 
+_MODEL_VERSION_URI = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<version>[1-9][0-9]*)$")
+
+
+def model_version_uri(uri: str) -> tuple[str, str]:
+    """(name, version) of a `models:/<name>/<version>` URI: a fixed version of a model in the project's own
+    registry (an alias would move under the pipeline; `models://<profile>/...` names another registry)."""
+    if uri.startswith("models://"):
+        raise ValueError(f"{uri!r} names another registry; modelguard loads models only from its own "
+                         "(mlflow.tracking_uri): register the version there and give models:/<name>/<version>")
+    match = _MODEL_VERSION_URI.match(uri)
+    if not match:
+        raise ValueError(f"{uri!r} is not models:/<name>/<version>")
+    return match["name"], match["version"]
+
+
 class ModelConfig(_Strict):
     name: str
     task: Literal["binary_classification", "multiclass_classification", "regression"] = "binary_classification"
@@ -89,6 +104,16 @@ class ModelConfig(_Strict):
     # "module:function" returning an unfitted scikit-learn estimator; see modelguard.model.
     estimator: str = "modelguard.model:default_estimator"
     decision_threshold: float = Field(0.5, gt=0, lt=1)
+    # "models:/<name>/<version>": a version the team already registered, adopted as the first champion by
+    # `modelguard init` instead of training one (challengers are still trained by `estimator`).
+    champion: str | None = None
+
+    @field_validator("champion")
+    @classmethod
+    def _champion_uri(cls, value: str | None) -> str | None:
+        if value is not None:
+            model_version_uri(value)
+        return value
 
     @model_validator(mode="after")
     def _classes_fit_the_task(self) -> ModelConfig:

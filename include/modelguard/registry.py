@@ -2,13 +2,16 @@
 
 The only module that talks to MLflow's registry. Models are loaded only from this registry.
 Registration is idempotent: a version carries a `train_key` tag (what trained it, on which data),
-and registering the same key again returns the existing version instead of a duplicate.
+and registering the same key again returns the existing version instead of a duplicate. A version the
+team registered elsewhere in the same registry is adopted by copying it into ours (`adopted_from` tag,
+likewise idempotent).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import json
 import logging
 from dataclasses import dataclass
@@ -16,12 +19,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from modelguard.config import PipelineConfig
+from modelguard.config import PipelineConfig, model_version_uri
 from modelguard.runtime import quiet_libraries
 
 CHAMPION, CHALLENGER, PREVIOUS_CHAMPION = "champion", "challenger", "previous_champion"
 ALIASES = (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION)
 PENDING_MOVE_TAG = "pending_alias_move"  # registered-model tag: an alias move in progress
+ADOPTED_FROM_TAG = "adopted_from"  # version tag: the models:/ URI a version was copied from (written last)
 _MODEL_CACHE: dict[tuple[str, str, str], Any] = {}
 
 
@@ -189,6 +193,49 @@ class Registry:
                                                    model_id=info.model_id)
         return str(version.version), True
 
+    def check_source(self, uri: str) -> None:
+        """Refuse (ValueError) a `models:/<name>/<version>` URI that is not a ready version of this registry."""
+        from mlflow.exceptions import MlflowException
+
+        name, version = model_version_uri(uri)
+        try:
+            found = self.client.get_model_version(name, version)
+        except MlflowException as error:
+            if not _absent(error):
+                raise _unavailable(self, error) from None
+            raise ValueError(f"{uri} does not exist in the registry at {self.tracking_uri}: modelguard loads models "
+                             "only from its own registry (mlflow.tracking_uri); register the version there") from None
+        if found.status != "READY":
+            raise ValueError(f"{uri} is not ready to load (status {found.status})")
+
+    def adopt(self, uri: str, tags: dict[str, Any]) -> tuple[str, bool]:
+        """Copy the version `uri` (another registered model of this registry) into ours with `tags`; returns
+        (version, created). Adopting the same URI again returns the version adopted before.
+
+        The copy carries only modelguard's tags (the source's own stay on the source, which `adopted_from`
+        names): a source managed by another pipeline must not bring its promotions or approvals along.
+        """
+        existing = self.find_by_tag(ADOPTED_FROM_TAG, uri)
+        if existing is not None:
+            return existing.version, False
+        self.check_source(uri)
+        name, version = model_version_uri(uri)
+        source = f"models:/{name}/{version}"
+        self.ensure_model()
+        # A copy that a crash left without its tags (no adopted_from yet) is finished, not copied twice.
+        halfway = [mv for mv in self.client.search_model_versions(f"name = '{self.name}'", max_results=1000)
+                   if mv.source == source and ADOPTED_FROM_TAG not in (mv.tags or {})]
+        if halfway:
+            copy = max(halfway, key=lambda mv: int(mv.version))
+        else:
+            with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints its progress to stderr
+                copy = self.client.copy_model_version(source, self.name)
+        for key in set(copy.tags or {}) - set(tags):
+            self.client.delete_model_version_tag(self.name, str(copy.version), key)
+        self.set_tags(str(copy.version), tags)
+        self.set_tags(str(copy.version), {ADOPTED_FROM_TAG: uri})  # last: the copy is complete
+        return str(copy.version), True
+
     def set_tags(self, version: str, tags: dict[str, Any]) -> None:
         for key, value in tags.items():
             self.client.set_model_version_tag(self.name, str(version), key, str(value))
@@ -234,13 +281,33 @@ class Registry:
 
     # --- loading -----------------------------------------------------------------------------
     def load(self, version: str):
-        """The scikit-learn estimator of a version of our registered model (cached: versions are immutable)."""
-        import mlflow.sklearn
+        """The model of a version of our registered model (cached: versions are immutable): its scikit-learn
+        estimator if it has that flavour (it keeps `predict_proba`), else its MLflow pyfunc model."""
+        return self._cached(self.name, str(version))
 
-        key = (self.tracking_uri, self.name, str(version))
+    def load_source(self, uri: str):
+        """The model of `uri`, a version of another registered model of this registry (to adopt it)."""
+        self.check_source(uri)
+        return self._cached(*model_version_uri(uri))
+
+    def _cached(self, name: str, version: str):
+        key = (self.tracking_uri, name, version)
         if key not in _MODEL_CACHE:
-            _MODEL_CACHE[key] = mlflow.sklearn.load_model(f"models:/{self.name}/{version}")
+            _MODEL_CACHE[key] = _load_model(f"models:/{name}/{version}")
         return _MODEL_CACHE[key]
+
+
+def _load_model(uri: str):
+    """Load a `models:/` URI of this registry (the tracking URI is set) in its scikit-learn flavour, or as pyfunc."""
+    import mlflow.artifacts
+    import mlflow.pyfunc
+    import mlflow.sklearn
+    from mlflow.models import Model
+
+    local = mlflow.artifacts.download_artifacts(artifact_uri=uri)  # once: MLmodel says which flavours it has
+    if "sklearn" in Model.load(local).flavors:
+        return mlflow.sklearn.load_model(local)
+    return mlflow.pyfunc.load_model(local)
 
 
 def _sklearn_version() -> str:

@@ -35,11 +35,35 @@ def shortfall(value: float, bar: float, metric: str) -> float:
     return bar - value if higher_is_better(metric) else value - bar
 
 
-def output_array(raw: Any) -> np.ndarray:
-    """What a model's `predict` / `predict_proba` returns (ndarray, DataFrame, Series, list) as a numpy array."""
-    if isinstance(raw, pd.DataFrame | pd.Series):
-        return raw.to_numpy()
-    return np.asarray(raw)
+def prediction_scores(output, task: str) -> np.ndarray:
+    """What a model's `predict` returned (a pyfunc's: DataFrame, Series, list, 1-D or 2-D array) as scores.
+
+    Binary classification: of two columns the second is the positive class's probability, one column is that
+    probability; either must lie in [0, 1], else the model returns labels or values and is refused. Regression:
+    one column, the prediction.
+    """
+    values = np.asarray(output.to_numpy() if hasattr(output, "to_numpy") else output)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if task == "binary_classification" and values.ndim == 2 and values.shape[1] == 2:
+        values = values[:, 1]
+    if values.ndim != 1:
+        raise ValueError(f"the model's predict returned an array of shape {values.shape}; expected one score per "
+                         "row" + (" or two class probabilities" if task == "binary_classification" else ""))
+    if task != "binary_classification":
+        return values.astype(float)
+    refused = ("the model returns labels or values, not probabilities ({}); a classifier must be logged so that "
+               "its pyfunc returns probabilities, e.g. mlflow.sklearn.log_model(..., pyfunc_predict_fn="
+               '"predict_proba")')
+    if values.dtype.kind in "biu":  # 0/1 or True/False: labels, even if they lie in [0, 1]
+        raise ValueError(refused.format(f"{values.dtype} values"))
+    try:
+        scores = values.astype(float)
+    except (TypeError, ValueError):
+        raise ValueError(refused.format(f"e.g. {values[0]!r}")) from None
+    if len(scores) and (np.nanmin(scores) < 0 or np.nanmax(scores) > 1):
+        raise ValueError(refused.format(f"values from {np.nanmin(scores):.4g} to {np.nanmax(scores):.4g}"))
+    return scores
 
 
 def _clipped(p: np.ndarray) -> np.ndarray:
@@ -55,15 +79,10 @@ class BinaryClassification:
     label_values: tuple | None = (0, 1)  # what the label suite accepts as a target
 
     def predict(self, estimator, features: pd.DataFrame) -> np.ndarray:
+        # a scikit-learn classifier answers predict_proba; any other model (an MLflow pyfunc) its predict
         if hasattr(estimator, "predict_proba"):
             return np.asarray(estimator.predict_proba(features), dtype=float)[:, 1]
-        out = output_array(estimator.predict(features)).astype(float)
-        out = out[:, -1] if out.ndim == 2 else out  # a pyfunc returning both classes' probabilities
-        if out.size and (np.nanmin(out) < 0 or np.nanmax(out) > 1):
-            raise ValueError("the model returns values outside [0, 1], not probabilities: log a classifier so that "
-                             "its pyfunc returns the positive class's probability (e.g. pyfunc_predict_fn="
-                             "'predict_proba' and the positive column)")
-        return out
+        return prediction_scores(estimator.predict(features), self.name)
 
     def columns(self, alias: str, scores: np.ndarray) -> dict[str, np.ndarray]:
         return {f"score_{alias}": scores}
@@ -128,8 +147,7 @@ class Regression:
     label_values: tuple | None = None  # any number
 
     def predict(self, estimator, features: pd.DataFrame) -> np.ndarray:
-        out = output_array(estimator.predict(features)).astype(float)
-        return out[:, 0] if out.ndim == 2 else out
+        return prediction_scores(estimator.predict(features), self.name)
 
     def columns(self, alias: str, scores: np.ndarray) -> dict[str, np.ndarray]:
         return {f"score_{alias}": scores}
@@ -209,7 +227,7 @@ class MulticlassClassification:
             known = [str(c) for c in getattr(estimator, "classes_", self.classes)]
         else:
             raw = estimator.predict(features)
-            out = output_array(raw).astype(float)
+            out = np.asarray(raw.to_numpy() if hasattr(raw, "to_numpy") else raw, dtype=float)
             known = [str(c) for c in raw.columns] if isinstance(raw, pd.DataFrame) else [str(c) for c in self.classes]
         if out.ndim != 2 or out.shape[1] != len(known):
             raise ValueError(f"the model returns {out.shape} values, not one probability per class "
