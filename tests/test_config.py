@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,14 @@ def test_the_shipped_default_config_is_valid() -> None:
     config = load_config(DEFAULT_CONFIG_PATH)
     assert len(config.model.features.all) >= 10
     assert config.model.segments == ["channel", "country"]
+
+
+@pytest.mark.parametrize(("classes", "message"), [
+    (None, "needs its target's classes"), ([0, 1], "at least 3"), ([0, 1, 1], "each once"),
+    (["low", "mid", "a+b"], "classes[2] 'a+b'"), (["<=50K", "b", "c"], "classes[0]"),
+])
+def test_multiclass_classes_are_refused_naming_the_key(tmp_path, classes, message: str) -> None:
+    model = {"name": "m", "task": "multiclass_classification", "target": "y", "id_column": "i",
+             "features": {"numeric": ["a"]}, **({"classes": classes} if classes is not None else {})}
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_config({"model": model}, tmp_path)

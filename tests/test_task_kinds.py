@@ -106,3 +106,88 @@ def test_a_better_multiclass_model_wins_on_macro_auc() -> None:
                                                                   (0.5, 0.7, "r2", 0.2), (0.9, 0.7, "log_loss", 0.2)])
 def test_shortfall_knows_each_metrics_direction(value: float, bar: float, metric: str, worse_by: float) -> None:
     assert shortfall(value, bar, metric) == pytest.approx(worse_by)
+
+
+def test_a_class_is_the_same_class_whether_its_label_is_int_float_or_text() -> None:
+    y_int, p = _multiclass_rows(300)
+    assert MULTI.evaluate(y_int.astype(float), p) == MULTI.evaluate(y_int, p)
+    assert MULTI.evaluate(y_int.astype(str), p) == MULTI.evaluate(y_int, p)
+
+    class FloatLabelModel:  # trained on a label column that turned float
+        classes_ = np.array([0.0, 1.0, 2.0])
+
+        def predict_proba(self, frame):
+            return np.tile([0.2, 0.5, 0.3], (len(frame), 1))
+
+    assert MULTI.predict(FloatLabelModel(), pd.DataFrame({"x": [1.0]})).tolist() == [[0.2, 0.5, 0.3]]
+    assert MULTI.output(pd.Series([1.0, 1.0, 2.0, 0.0])) == {"predicted_share_0": 0.25, "predicted_share_1": 0.5,
+                                                             "predicted_share_2": 0.25}
+
+
+def test_a_binary_classifier_is_read_at_its_positive_class_column() -> None:
+    class TrueFirst:
+        classes_ = np.array([True, False])
+
+        def predict_proba(self, frame):
+            return np.tile([0.9, 0.1], (len(frame), 1))
+
+    class Named:
+        classes_ = np.array(["fraud", "legit"])
+
+        def predict_proba(self, frame):
+            return np.tile([0.9, 0.1], (len(frame), 1))
+
+    assert BinaryClassification().predict(TrueFirst(), pd.DataFrame({"x": [1.0]})).tolist() == [0.9]
+    with pytest.raises(ValueError, match="positive class is 1"):
+        BinaryClassification().predict(Named(), pd.DataFrame({"x": [1.0]}))
+
+
+@pytest.mark.parametrize("kind", [BinaryClassification(), Regression(), MULTI])
+def test_a_model_that_returns_no_score_for_some_rows_fails_loudly(kind) -> None:
+    class Holes:
+        classes_ = np.array([0, 1, 2]) if isinstance(kind, MulticlassClassification) else np.array([0, 1])
+
+        def predict_proba(self, frame):
+            out = np.full((len(frame), len(self.classes_)), 1 / len(self.classes_))
+            out[0] = np.nan
+            return out
+
+        def predict(self, frame):
+            return np.r_[np.nan, np.ones(len(frame) - 1)]
+
+    with pytest.raises(ValueError, match="no score"):
+        kind.predict(Holes(), pd.DataFrame({"x": [1.0, 2.0, 3.0]}))
+
+
+def test_the_evidence_weighs_a_large_repair_more_than_small_slips() -> None:
+    from modelguard.compare import relative_loss_differences
+
+    champion = np.r_[np.full(10, 100.0), np.full(90, 1.0)]  # one segment badly wrong
+    candidate = np.r_[np.full(10, 1.0), np.full(90, 1.1)]  # repaired, a little noisier elsewhere
+    evidence = relative_loss_differences(champion, candidate)
+    assert evidence.min() >= -1 and evidence.max() <= 1 and evidence.mean() > 0
+    assert np.sign(champion - candidate).mean() < 0  # a sign test would have called the candidate worse
+    assert relative_loss_differences([0.0], [0.0]).tolist() == [0.0]
+
+
+def test_init_refuses_a_reference_target_outside_the_classes(tmp_path) -> None:
+    from modelguard.bootstrap import initialise
+    from modelguard.config import parse_config
+    from modelguard.storage import Lake
+
+    config = parse_config({"model": {"name": "m", "task": "multiclass_classification", "target": "grade",
+                                     "id_column": "i", "classes": ["1", "2", "3"], "features": {"numeric": ["a"]}},
+                           "storage": {"root": "lake"}, "mlflow": {"tracking_uri": "sqlite:///mlflow.db"}}, tmp_path)
+    Lake(config.storage_root).write_parquet(pd.DataFrame({"i": range(6), "a": 1.0, "grade": [1, 2, 3] * 2}),
+                                            Lake(config.storage_root).reference_train)
+    with pytest.raises(ValueError, match=r"grade holds \['1', '2', '3'\], not among the classes"):
+        initialise(config)  # integers where the config lists text: every label file would be quarantined
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_the_service_baseline_comes_from_the_latest_first_champion() -> None:
+    from modelguard.registry import Version, initial_champion
+
+    versions = [Version("1", {"trigger": "init"}, (), None, 0), Version("2", {"trigger": "performance"}, (), None, 0),
+                Version("5", {"trigger": "init", "adopted_from": "models:/team/3"}, (), None, 0)]
+    assert initial_champion(versions).version == "5" and initial_champion(versions[1:2]) is None

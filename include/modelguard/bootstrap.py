@@ -14,6 +14,15 @@ from modelguard.task_kinds import task_kind
 REFERENCE_HOLDOUT_SHARE = 0.2
 
 
+def reference_output(profile: dict) -> dict | None:
+    """The first champion's outputs on the reference holdout, as init profiled them (`output`); a profile
+    written before outputs were profiled by kind held the binary positive rate alone."""
+    if profile.get("output"):
+        return profile["output"]
+    rate = profile.get("predicted_positive_rate")
+    return {"predicted_positive_rate": rate} if rate is not None else None
+
+
 def time_split(frame: pd.DataFrame, timestamp_column: str | None, holdout_share: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Earlier rows to train on, about the latest `holdout_share` to evaluate on (no look-ahead).
 
@@ -48,6 +57,12 @@ def initialise(config: PipelineConfig, champion: str | None = None) -> dict:
     if missing:
         raise ValueError(f"reference data lacks columns: {', '.join(missing)}")
 
+    known = task_kind(config.model).label_values
+    if known is not None:  # the label suite will refuse any other value: say so now, not on every label file
+        unexpected = set(reference[config.model.target].dropna().unique()) - set(known)
+        if unexpected:
+            raise ValueError(f"reference data: {config.model.target} holds {sorted(map(str, unexpected))[:5]}, not "
+                             f"among the classes {list(known)} ({'model.classes' if len(known) > 2 else 'binary: 0/1'})")
     lake.write_json(build_batch_suite(reference, config), lake.expectation_suite("batches"))
     lake.write_json(build_label_suite(config), lake.expectation_suite("labels"))
 

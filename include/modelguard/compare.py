@@ -12,9 +12,10 @@ Two answers to "is the candidate better?" come from the same rows:
   therefore be looked at every day as labels arrive, and a tie is never declared a win more often than
   `alpha`, however many looks; a fixed-sample bootstrap looked at daily would cross by chance sooner or
   later.
-  For regression and multiclass models the evidence is one unit per row instead: +1 where the candidate's
-  loss (squared error; log loss) is lower, -1 where higher. Its mean is <= 0 when the candidate is no
-  better row for row, so the same e-process tests it; the metric difference must still reach the margin.
+  For regression and multiclass models the evidence is one unit per row instead: how much lower the
+  candidate's loss (squared error; log loss) is than the champion's, relative to the two
+  (`relative_loss_differences`, in [-1, 1]). The same e-process tests "its mean is <= 0" (the candidate no
+  better, row for row, in relative terms); the metric difference must still reach the margin.
 """
 
 from __future__ import annotations
@@ -96,6 +97,16 @@ def rank_differences(y_true, baseline_scores, candidate_scores) -> np.ndarray:
 
     kept = counts > 0
     return (share(b) - share(a))[kept] / counts[kept]
+
+
+def relative_loss_differences(baseline_losses, candidate_losses) -> np.ndarray:
+    """One value per row in [-1, 1]: (baseline loss - candidate loss) / (their sum), 0 where both are 0.
+    Scale-free and bounded, as the e-process needs, yet it weighs a large repair more than a small slip (a
+    sign test would let many rows of slightly more noise outvote a segment the candidate repairs)."""
+    a, b = np.asarray(baseline_losses, dtype=float), np.asarray(candidate_losses, dtype=float)
+    total = a + b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (a - b) / total, 0.0)
 
 
 def e_process(differences: np.ndarray) -> np.ndarray:
@@ -191,9 +202,10 @@ def paired_bootstrap(y_true, baseline_scores, candidate_scores, *, metric: str =
     quantile = (1 - confidence) / 2
     low, high = (np.quantile(diffs, [quantile, 1 - quantile]) if diffs else (float("nan"), float("nan")))
     base, cand = kind.evaluate(y, a)[metric], kind.evaluate(y, b)[metric]
-    # binary: both metrics are about ranking the positives first; else one unit per row, the candidate's loss
-    # lower (+1) or higher (-1)
-    evidence = rank_differences(y, a, b) if binary else np.sign(kind.row_losses(y, a) - kind.row_losses(y, b))
+    # binary: both metrics are about ranking the positives first; else one unit per row, how much lower the
+    # candidate's loss is, relative to the two losses
+    evidence = rank_differences(y, a, b) if binary else relative_loss_differences(kind.row_losses(y, a),
+                                                                                   kind.row_losses(y, b))
     running = e_process(evidence)
     e_value = float(running.max()) if running.size else 1.0
     return Comparison(metric=metric, baseline=float(base), candidate=float(cand), difference=float(cand - base),

@@ -121,6 +121,10 @@ class ModelConfig(_Strict):
             if not self.classes or len(set(map(str, self.classes))) != len(self.classes) or len(self.classes) < 3:
                 raise ValueError("classes: a multiclass model needs its target's classes listed, at least 3, "
                                  "each once (two classes: task binary_classification)")
+            for i, name in enumerate(self.classes):  # they name columns and MLflow metrics (recall_<class>)
+                if isinstance(name, str) and not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+                    raise ValueError(f"classes[{i}] {name!r}: a class is an integer or a name of letters, digits, "
+                                     "'_', '.', '-' (it names columns and metrics)")
         elif self.classes is not None:
             raise ValueError(f"classes: only for task multiclass_classification, not {self.task}")
         return self

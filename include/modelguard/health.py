@@ -12,7 +12,7 @@ from modelguard.performance import health_history, labelled_batch_ids
 from modelguard.policy import State, service_bar
 from modelguard.registry import CHAMPION, Registry
 from modelguard.storage import Lake, iter_chunks
-from modelguard.task_kinds import task_kind
+from modelguard.task_kinds import higher_is_better, task_kind
 
 SKEW_ROWS = 500  # served rows re-scored offline each day to catch training/serving skew
 
@@ -26,7 +26,8 @@ def _worst_segments(config: PipelineConfig, labelled: list[str], limit: int = 3)
                      & (history["segment"] != "all")]
     values = latest[latest["metric"] == metric].set_index("segment")["value"]
     rows = latest[latest["metric"] == "rows"].set_index("segment")["value"]
-    values = values[rows.reindex(values.index).fillna(0) >= 200].dropna().sort_values()
+    values = values[rows.reindex(values.index).fillna(0) >= 200].dropna().sort_values(
+        ascending=higher_is_better(metric))  # the worst first, whichever direction the metric goes
     return [f"{segment} {value:.3f}" for segment, value in values.head(limit).items()]
 
 
@@ -43,7 +44,9 @@ def _serving_skew(registry: Registry, config: PipelineConfig, lake: Lake, batch_
     version = str(served[f"version_{CHAMPION}"].iloc[0])
     rescored = model.predict_scores(registry.load(version), config.model, batch)
     kind = task_kind(config.model)
-    return float(abs(kind.summary(rescored) - served[f"score_{CHAMPION}"].to_numpy()[: len(batch)]).max())
+    stored = served[f"score_{CHAMPION}"].to_numpy()[: len(batch)]
+    # relative to the scores' size: a regression's predictions of 1e8 differ in their last bits across batch sizes
+    return float(abs(kind.summary(rescored) - stored).max() / max(1.0, float(abs(stored).max(initial=0.0))))
 
 
 def health_evidence(config: PipelineConfig, batch_id: str, state: State, actions: list) -> dict:

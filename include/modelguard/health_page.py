@@ -140,11 +140,12 @@ def _timeline(lake: Lake, metric: str) -> dict:
     """The series the page plots, as lists of points (batch_id, value) sorted by day."""
     import pandas as pd
 
-    profile = lake.read_json(lake.reference_profile, {}) or {}
+    from modelguard.bootstrap import reference_output
+
     # the champion's outputs the kind of model profiles (task_kinds: positive rate, mean prediction, class shares)
-    reference_output = profile.get("output") or {}
+    reference = reference_output(lake.read_json(lake.reference_profile, {}) or {}) or {}
     series: dict[str, Any] = {"realized": [], "estimated": [], "drift_share": [], "output": {},
-                              "reference_output": reference_output}
+                              "reference_output": reference}
     if lake.performance_table.exists():
         perf = pd.read_parquet(lake.performance_table)
         perf = perf[(perf["segment"] == "all") & (perf["metric"] == metric)].sort_values(["batch_id", "alias"])
@@ -155,7 +156,7 @@ def _timeline(lake: Lake, metric: str) -> dict:
         for key, name in (("estimated", f"estimated_{metric}"), ("drift_share", "drift_share")):
             rows = health[health["metric"] == name]
             series[key] = [{"batch_id": r.batch_id, "value": float(r.value)} for r in rows.itertuples()]
-        for name in reference_output:
+        for name in reference:
             rows = health[health["metric"] == name]
             series["output"][name] = [{"batch_id": r.batch_id, "value": float(r.value)} for r in rows.itertuples()]
     return series

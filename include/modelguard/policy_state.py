@@ -9,6 +9,7 @@ import datetime as dt
 import pandas as pd
 
 from modelguard import decisions, model
+from modelguard.bootstrap import reference_output
 from modelguard.compare import paired_bootstrap
 from modelguard.config import PipelineConfig
 from modelguard.performance import (
@@ -19,7 +20,7 @@ from modelguard.performance import (
     served_metric_by_day,
 )
 from modelguard.policy import State, bar_of, onset_day
-from modelguard.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry
+from modelguard.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry, initial_champion
 from modelguard.storage import Lake, parse_batch_id
 from modelguard.task_kinds import shortfall, task_kind
 
@@ -132,8 +133,9 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
 
     service_baseline = config.policy.service_baseline
     if service_baseline is None:
-        first = next((v for v in versions if v.tags.get("trigger") == "init" and f"metric_{metric}" in v.tags), None)
-        service_baseline = float(first.tags[f"metric_{metric}"]) if first else None
+        first = initial_champion(versions)
+        service_baseline = float(first.tags[f"metric_{metric}"]) if first and f"metric_{metric}" in first.tags \
+            else None
     champion_baseline = float(champion.tags[f"metric_{metric}"]) if champion and f"metric_{metric}" in champion.tags \
         else None
     bar = bar_of(service_baseline, champion_baseline)
@@ -160,7 +162,7 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
         drifted_features=drifted,
         drift_streak=streak,
         output=output,
-        reference_output=profile.get("output"),  # the champion's outputs on the reference holdout, from init
+        reference_output=reference_output(profile),  # the champion's outputs on the reference holdout, from init
         champion_version=champion.version if champion else None,
         champion_metric=champion_metric,
         champion_baseline=champion_baseline,

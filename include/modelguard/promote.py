@@ -15,7 +15,14 @@ import socket
 
 from modelguard import decisions
 from modelguard.config import PipelineConfig
-from modelguard.registry import CHALLENGER, CHAMPION, PENDING_MOVE_TAG, PREVIOUS_CHAMPION, Registry
+from modelguard.registry import (
+    CHALLENGER,
+    CHAMPION,
+    PENDING_MOVE_TAG,
+    PREVIOUS_CHAMPION,
+    Registry,
+    initial_champion,
+)
 from modelguard.storage import Lake
 
 PROMOTE_DAG_ID = "modelguard_promote"
@@ -122,8 +129,8 @@ def _logged_champion(lake: Lake, registry: Registry) -> str | None:
     moves = [e["model_version"] for e in decisions.read_decisions(lake) if e["action"] in ("promote", "rollback")]
     if moves:
         return moves[-1]
-    first = [v.version for v in registry.versions() if v.tags.get("trigger") == "init"]
-    return first[0] if first else None
+    first = initial_champion(registry.versions())
+    return first.version if first else None
 
 
 def _ever_served(version) -> bool:

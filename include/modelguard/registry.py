@@ -44,6 +44,14 @@ def _unavailable(registry: Registry, error) -> RegistryUnavailable:
 
 
 
+def initial_champion(versions: list[Version]) -> Version | None:
+    """The version `modelguard init` made champion (trained or adopted): the latest one, since a deployment
+    that re-ran init with another first champion (e.g. `init --champion` after the alias was removed) means
+    that one. Its reference score is the service's baseline."""
+    first = [v for v in versions if v.tags.get("trigger") == "init"]
+    return max(first, key=lambda v: int(v.version)) if first else None
+
+
 def version_url(mlflow_ui: str, model: str, version: str | int) -> str:
     """The registry page of a model version in the MLflow UI (for people: pages and messages link here)."""
     return f"{mlflow_ui.rstrip('/')}/#/models/{quote(model, safe='')}/versions/{quote(str(version), safe='')}"

@@ -35,6 +35,25 @@ def shortfall(value: float, bar: float, metric: str) -> float:
     return bar - value if higher_is_better(metric) else value - bar
 
 
+def class_key(value: Any) -> str:
+    """One spelling of a class label wherever it comes from (config, labels, a model's `classes_`, a pyfunc's
+    columns): 1, 1.0, np.int64(1) and "1" are the same class. A label column turns float as soon as one
+    day's file is, and a model trained on it then names its classes 0.0, 1.0, 2.0."""
+    if isinstance(value, bool | np.bool_):
+        return str(int(value))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _no_missing_scores(scores: np.ndarray) -> np.ndarray:
+    # a NaN score would make every metric NaN, and a NaN metric is never "worse than the bar": a silent day
+    missing = int(np.isnan(scores).any(axis=-1).sum()) if scores.size else 0
+    if missing:
+        raise ValueError(f"the model returned no score (NaN) for {missing} of {len(scores)} rows")
+    return scores
+
+
 def prediction_scores(output, task: str) -> np.ndarray:
     """What a model's `predict` returned (a pyfunc's: DataFrame, Series, list, 1-D or 2-D array) as scores.
 
@@ -70,6 +89,15 @@ def _clipped(p: np.ndarray) -> np.ndarray:
     return np.clip(p, 1e-6, 1 - 1e-6)
 
 
+def _positive_column(estimator) -> int:
+    """Which of a scikit-learn classifier's probability columns is the positive class (1 / True)."""
+    classes = [class_key(c) for c in getattr(estimator, "classes_", [0, 1])]
+    if "1" not in classes:
+        raise ValueError(f"the classifier's classes are {classes}: a binary target must be 0/1 (or False/True), "
+                         "and the positive class is 1")
+    return classes.index("1")
+
+
 @dataclass(frozen=True)
 class BinaryClassification:
     threshold: float = 0.5
@@ -81,8 +109,9 @@ class BinaryClassification:
     def predict(self, estimator, features: pd.DataFrame) -> np.ndarray:
         # a scikit-learn classifier answers predict_proba; any other model (an MLflow pyfunc) its predict
         if hasattr(estimator, "predict_proba"):
-            return np.asarray(estimator.predict_proba(features), dtype=float)[:, 1]
-        return prediction_scores(estimator.predict(features), self.name)
+            return _no_missing_scores(np.asarray(estimator.predict_proba(features), dtype=float)[:, _positive_column(
+                estimator)])
+        return _no_missing_scores(prediction_scores(estimator.predict(features), self.name))
 
     def columns(self, alias: str, scores: np.ndarray) -> dict[str, np.ndarray]:
         return {f"score_{alias}": scores}
@@ -147,7 +176,7 @@ class Regression:
     label_values: tuple | None = None  # any number
 
     def predict(self, estimator, features: pd.DataFrame) -> np.ndarray:
-        return prediction_scores(estimator.predict(features), self.name)
+        return _no_missing_scores(prediction_scores(estimator.predict(features), self.name))
 
     def columns(self, alias: str, scores: np.ndarray) -> dict[str, np.ndarray]:
         return {f"score_{alias}": scores}
@@ -224,18 +253,20 @@ class MulticlassClassification:
     def predict(self, estimator, features: pd.DataFrame) -> np.ndarray:
         if hasattr(estimator, "predict_proba"):
             out = np.asarray(estimator.predict_proba(features), dtype=float)
-            known = [str(c) for c in getattr(estimator, "classes_", self.classes)]
+            known = [class_key(c) for c in getattr(estimator, "classes_", self.classes)]
         else:
             raw = estimator.predict(features)
             out = np.asarray(raw.to_numpy() if hasattr(raw, "to_numpy") else raw, dtype=float)
-            known = [str(c) for c in raw.columns] if isinstance(raw, pd.DataFrame) else [str(c) for c in self.classes]
+            # a pyfunc names its columns by class (a DataFrame), else gives them in the order of model.classes
+            known = [class_key(c) for c in (raw.columns if isinstance(raw, pd.DataFrame) else self.classes)]
         if out.ndim != 2 or out.shape[1] != len(known):
             raise ValueError(f"the model returns {out.shape} values, not one probability per class "
                              f"({len(self.classes)} classes: {list(self.classes)})")
         # in the order of model.classes; a class the model never saw gets probability 0
         position = {c: i for i, c in enumerate(known)}
-        columns = [out[:, position[str(c)]] if str(c) in position else np.zeros(len(out)) for c in self.classes]
-        return np.column_stack(columns) if columns else out
+        columns = [out[:, position[class_key(c)]] if class_key(c) in position else np.zeros(len(out))
+                   for c in self.classes]
+        return _no_missing_scores(np.column_stack(columns) if columns else out)
 
     def columns(self, alias: str, scores: np.ndarray) -> dict[str, np.ndarray]:
         return {f"score_{alias}": self.summary(scores),
@@ -254,8 +285,8 @@ class MulticlassClassification:
         return np.asarray(self.classes)[scores.argmax(axis=1)] if len(scores) else np.asarray([], dtype=object)
 
     def onehot(self, y_true) -> np.ndarray:
-        labels = np.asarray([str(v) for v in np.asarray(y_true)])
-        return np.column_stack([labels == str(c) for c in self.classes])
+        labels = np.asarray([class_key(v) for v in np.asarray(y_true)])
+        return np.column_stack([labels == class_key(c) for c in self.classes])
 
     def evaluate(self, y_true, scores) -> dict[str, float]:
         from modelguard.model import fast_auc
@@ -283,16 +314,16 @@ class MulticlassClassification:
         return -np.log(_clipped((scores * truth).sum(axis=1)))
 
     def label_problem(self, train_y: pd.Series, holdout_y: pd.Series, min_per_class: int) -> str | None:
-        counts = train_y.astype(str).value_counts()
-        if (counts >= min_per_class).sum() < 2 or holdout_y.astype(str).nunique() < 2:
+        counts = train_y.map(class_key).value_counts()
+        if (counts >= min_per_class).sum() < 2 or holdout_y.map(class_key).nunique() < 2:
             return "too few examples of a class in the window or the holdout"
         return None
 
     def output(self, decisions: pd.Series) -> dict[str, float]:
         if not len(decisions):
             return {}
-        shares = decisions.astype(str).value_counts(normalize=True)
-        return {f"predicted_share_{c}": float(shares.get(str(c), 0.0)) for c in self.classes}
+        shares = decisions.map(class_key).value_counts(normalize=True)
+        return {f"predicted_share_{c}": float(shares.get(class_key(c), 0.0)) for c in self.classes}
 
     def output_anomaly(self, today: dict | None, reference: dict | None, drift: DriftConfig) -> str | None:
         factor, jumps = drift.positive_rate_factor, []
