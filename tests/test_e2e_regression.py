@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from modelguard import decisions
-from modelguard.health_page import page_data
+from modelguard.health_page import page_data, timeline_figure
 from modelguard.registry import CHAMPION, Registry
 from modelguard.storage import Lake
 from tests.streams import stream_lake
@@ -88,5 +88,6 @@ def test_the_concept_drift_alerts_on_rmse_and_an_approved_challenger_is_promoted
 def test_the_page_says_there_is_no_estimate(replayed) -> None:
     config, _ = replayed
     data = page_data(config)
-    assert data["estimate_note"].startswith("no estimate for regression")
+    assert data["estimate_note"].startswith("no estimate for regression") and data["higher_is_better"] is False
+    assert "rmse, lower is better" in timeline_figure(data).to_json()
     assert set(data["timeline"]["output"]) == {"mean_prediction", "prediction_std"}

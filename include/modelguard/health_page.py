@@ -218,7 +218,10 @@ def page_data(config: PipelineConfig, *, mlflow_ui: str = DEFAULT_MLFLOW_UI, reg
     """Everything the page shows, as plain values (also served as JSON by the plugin).
 
     `registry` defaults to `Registry(config)`; anything with `versions()` and `aliases()` will do."""
-    from modelguard.task_kinds import task_kind  # numpy and pandas: not at the plugin's import
+    from modelguard.task_kinds import (  # numpy and pandas: not at the plugin's import
+        higher_is_better,
+        task_kind,
+    )
 
     lake = Lake(config.storage_root)
     kind = task_kind(config.model)
@@ -227,6 +230,7 @@ def page_data(config: PipelineConfig, *, mlflow_ui: str = DEFAULT_MLFLOW_UI, reg
     return {
         "model": config.model.name,
         "metric": config.challenger.metric,
+        "higher_is_better": higher_is_better(config.challenger.metric),
         "lake": str(lake.root),
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "mlflow_ui": mlflow_ui,
@@ -259,7 +263,7 @@ def timeline_figure(data: dict):
 
     series, metric = data["timeline"], data["metric"]
     fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.37, 0.2, 0.2, 0.23],
-                        subplot_titles=(f"Performance ({metric})", "Drift share (features drifted)",
+                        subplot_titles=(f"Performance ({metric}, {'higher' if data.get('higher_is_better', True) else 'lower'} is better)", "Drift share (features drifted)",
                                         "Model outputs (dashed: reference)", "Incidents and actions"))
     for alias, dash in ((CHAMPION, "solid"), ("challenger", "dot"), ("previous_champion", "dash")):
         points = [p for p in series["realized"] if p["alias"] == alias]
