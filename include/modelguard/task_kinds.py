@@ -98,20 +98,8 @@ def _positive_column(estimator) -> int:
     return classes.index("1")
 
 
-@dataclass(frozen=True)
-class BinaryClassification:
-    threshold: float = 0.5
-    name: str = "binary_classification"
-    metrics: tuple[str, ...] = TASK_METRICS["binary_classification"]
-    has_estimate: bool = True
-    label_values: tuple | None = (0, 1)  # what the label suite accepts as a target
-
-    def predict(self, estimator, features: pd.DataFrame) -> np.ndarray:
-        # a scikit-learn classifier answers predict_proba; any other model (an MLflow pyfunc) its predict
-        if hasattr(estimator, "predict_proba"):
-            return _no_missing_scores(np.asarray(estimator.predict_proba(features), dtype=float)[:, _positive_column(
-                estimator)])
-        return _no_missing_scores(prediction_scores(estimator.predict(features), self.name))
+class _OneScorePerRow:
+    """Scores stored as one column per model: `score_<alias>` (a probability, or a prediction)."""
 
     def columns(self, alias: str, scores: np.ndarray) -> dict[str, np.ndarray]:
         return {f"score_{alias}": scores}
@@ -124,6 +112,22 @@ class BinaryClassification:
 
     def summary(self, scores: np.ndarray) -> np.ndarray:
         return scores
+
+
+@dataclass(frozen=True)
+class BinaryClassification(_OneScorePerRow):
+    threshold: float = 0.5
+    name: str = "binary_classification"
+    metrics: tuple[str, ...] = TASK_METRICS["binary_classification"]
+    has_estimate: bool = True
+    label_values: tuple | None = (0, 1)  # what the label suite accepts as a target
+
+    def predict(self, estimator, features: pd.DataFrame) -> np.ndarray:
+        # a scikit-learn classifier answers predict_proba; any other model (an MLflow pyfunc) its predict
+        if hasattr(estimator, "predict_proba"):
+            return _no_missing_scores(np.asarray(estimator.predict_proba(features), dtype=float)[:, _positive_column(
+                estimator)])
+        return _no_missing_scores(prediction_scores(estimator.predict(features), self.name))
 
     def decision(self, scores: np.ndarray) -> np.ndarray:
         return (np.asarray(scores) >= self.threshold).astype("int64")
@@ -169,7 +173,7 @@ class BinaryClassification:
 
 
 @dataclass(frozen=True)
-class Regression:
+class Regression(_OneScorePerRow):
     name: str = "regression"
     metrics: tuple[str, ...] = TASK_METRICS["regression"]
     has_estimate: bool = False  # no label-free estimate: the page says so
@@ -177,18 +181,6 @@ class Regression:
 
     def predict(self, estimator, features: pd.DataFrame) -> np.ndarray:
         return _no_missing_scores(prediction_scores(estimator.predict(features), self.name))
-
-    def columns(self, alias: str, scores: np.ndarray) -> dict[str, np.ndarray]:
-        return {f"score_{alias}": scores}
-
-    def predict_nothing(self) -> np.ndarray:
-        return np.zeros(0)
-
-    def stored(self, frame: pd.DataFrame, alias: str) -> np.ndarray:
-        return frame[f"score_{alias}"].to_numpy(dtype=float)
-
-    def summary(self, scores: np.ndarray) -> np.ndarray:
-        return scores
 
     def decision(self, scores: np.ndarray) -> np.ndarray:
         return np.asarray(scores, dtype=float)
