@@ -47,7 +47,6 @@ APPLICANT_ZONE = "Europe/Berlin"  # timestamps arrive with this zone's offset; b
 MULTICLASS_MODEL: dict[str, Any] = {
     "name": "loan_grader",
     "task": "multiclass_classification",
-    "classes": [0, 1, 2],  # the config wants a multiclass target's classes listed
     "target": "grade",
     "id_column": "loan_id",
     "timestamp_column": "applied_at",
@@ -264,4 +263,5 @@ def stream_lake(folder: Path, kind: str, days: int, rows: int = 2000, *, section
     config = load_config(config_file)
     generate(config.storage_root, days=days, rows=rows, **stream_kwargs)
     initialise(config)
-    return config, cli_env(config_file, folder / "airflow")
+    # loaded again, as every command and task does: a multiclass model's classes come from init's profile
+    return load_config(config_file), cli_env(config_file, folder / "airflow")

@@ -191,3 +191,24 @@ def test_the_service_baseline_comes_from_the_latest_first_champion() -> None:
     versions = [Version("1", {"trigger": "init"}, (), None, 0), Version("2", {"trigger": "performance"}, (), None, 0),
                 Version("5", {"trigger": "init", "adopted_from": "models:/team/3"}, (), None, 0)]
     assert initial_champion(versions).version == "5" and initial_champion(versions[1:2]) is None
+
+
+def test_a_multiclass_models_classes_default_to_the_reference_datas(tmp_path) -> None:
+    from modelguard.bootstrap import reference_classes
+    from modelguard.config import load_config
+    from modelguard.storage import Lake
+
+    assert reference_classes(pd.Series([10.0, 2.0, 2.0, -1.0, None], name="grade")) == [-1, 2, 10]
+    assert reference_classes(pd.Series(["b", "a", "c", "a"], name="grade")) == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="needs at least 3"):
+        reference_classes(pd.Series([0, 1, 1], name="grade"))
+    with pytest.raises(ValueError, match="cannot name a column"):
+        reference_classes(pd.Series(["<=50K", "a", "b"], name="grade"))
+
+    (tmp_path / "pipeline.yaml").write_text(
+        "model: {name: m, task: multiclass_classification, target: grade, id_column: i, features: {numeric: [a]}}\n"
+        "storage: {root: lake}\n")
+    assert load_config(tmp_path / "pipeline.yaml").model.classes is None  # init has not run
+    lake = Lake(tmp_path / "lake")
+    lake.write_json({"classes": [0, 1, 2]}, lake.reference_profile)  # what init records
+    assert load_config(tmp_path / "pipeline.yaml").model.classes == [0, 1, 2]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from modelguard import model
@@ -9,9 +11,24 @@ from modelguard.config import PipelineConfig, model_version_uri
 from modelguard.registry import ADOPTED_FROM_TAG, CHAMPION, Registry, RegistryUnavailable
 from modelguard.storage import Lake
 from modelguard.suites import build_batch_suite, build_label_suite
-from modelguard.task_kinds import task_kind
+from modelguard.task_kinds import class_key, task_kind
 
 REFERENCE_HOLDOUT_SHARE = 0.2
+
+
+def reference_classes(target: pd.Series) -> list:
+    """A multiclass target's classes, as the reference data holds them: sorted, integers as integers."""
+    keys = {class_key(v) for v in target.dropna().unique()}
+    codes = sorted(int(k) for k in keys if re.fullmatch(r"-?\d+", k))
+    names = sorted(k for k in keys if not re.fullmatch(r"-?\d+", k))
+    if len(keys) < 3:
+        raise ValueError(f"reference data: {target.name} has {len(keys)} classes ({sorted(keys)}); a multiclass "
+                         "model needs at least 3 (two: task binary_classification)")
+    bad = [k for k in names if not re.fullmatch(r"[A-Za-z0-9_.-]+", k)]
+    if bad:
+        raise ValueError(f"reference data: {target.name} class {bad[0]!r} cannot name a column or metric; list "
+                         "model.classes with names of letters, digits, '_', '.', '-'")
+    return [*codes, *names]
 
 
 def reference_output(profile: dict) -> dict | None:
@@ -57,6 +74,9 @@ def initialise(config: PipelineConfig, champion: str | None = None) -> dict:
     if missing:
         raise ValueError(f"reference data lacks columns: {', '.join(missing)}")
 
+    if config.model.task == "multiclass_classification" and config.model.classes is None:
+        config = config.model_copy(update={"model": config.model.model_copy(
+            update={"classes": reference_classes(reference[config.model.target])})})
     known = task_kind(config.model).label_values
     if known is not None:  # the label suite will refuse any other value: say so now, not on every label file
         unexpected = set(reference[config.model.target].dropna().unique()) - set(known)
@@ -88,6 +108,7 @@ def initialise(config: PipelineConfig, champion: str | None = None) -> dict:
         "champion_version": current.version,
         # the champion's outputs on the holdout (e.g. predicted_positive_rate): what output anomalies are judged by
         "output": kind.output(pd.Series(kind.decision(scores))),
+        **({"classes": list(config.model.classes)} if config.model.classes else {}),
         "baseline": {k.removeprefix("metric_"): float(v) for k, v in current.tags.items() if k.startswith("metric_")},
     }
     lake.write_json(profile, lake.reference_profile)

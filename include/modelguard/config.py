@@ -94,7 +94,8 @@ def model_version_uri(uri: str) -> tuple[str, str]:
 class ModelConfig(_Strict):
     name: str
     task: Literal["binary_classification", "multiclass_classification", "regression"] = "binary_classification"
-    # multiclass: the target's classes, in the order their probabilities are stored (score_<alias>__<class>)
+    # multiclass: the target's classes, in the order their probabilities are stored (score_<alias>__<class>);
+    # default: those of the reference data, which `modelguard init` records in the reference profile
     classes: list[int | str] | None = None
     target: str
     id_column: str
@@ -117,10 +118,10 @@ class ModelConfig(_Strict):
 
     @model_validator(mode="after")
     def _classes_fit_the_task(self) -> ModelConfig:
-        if self.task == "multiclass_classification":
-            if not self.classes or len(set(map(str, self.classes))) != len(self.classes) or len(self.classes) < 3:
-                raise ValueError("classes: a multiclass model needs its target's classes listed, at least 3, "
-                                 "each once (two classes: task binary_classification)")
+        if self.task == "multiclass_classification" and self.classes is not None:
+            if len(set(map(str, self.classes))) != len(self.classes) or len(self.classes) < 3:
+                raise ValueError("classes: a multiclass model has at least 3 classes, each listed once (two "
+                                 "classes: task binary_classification)")
             for i, name in enumerate(self.classes):  # they name columns and MLflow metrics (recall_<class>)
                 if isinstance(name, str) and not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
                     raise ValueError(f"classes[{i}] {name!r}: a class is an integer or a name of letters, digits, "
@@ -515,4 +516,16 @@ def load_config(path: str | os.PathLike | None = None) -> PipelineConfig:
         data = yaml.safe_load(source.read_text()) or {}
     except yaml.YAMLError as error:
         raise ConfigError(f"{source}: not valid YAML: {error}") from None
-    return parse_config(data, base_dir=source.parent, source=str(source))
+    return with_reference_classes(parse_config(data, base_dir=source.parent, source=str(source)))
+
+
+def with_reference_classes(config: PipelineConfig) -> PipelineConfig:
+    """A multiclass config without `model.classes` gets those `modelguard init` found in the reference data
+    (kept in the reference profile); unchanged when they are listed, or init has not run yet."""
+    if config.model.task != "multiclass_classification" or config.model.classes is not None:
+        return config
+    from modelguard.storage import Lake  # only here: this module is imported by light code
+
+    classes = (Lake(config.storage_root).read_json(Lake(config.storage_root).reference_profile, {}) or {}).get("classes")
+    return config.model_copy(update={"model": config.model.model_copy(update={"classes": classes})}) if classes \
+        else config

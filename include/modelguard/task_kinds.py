@@ -353,6 +353,9 @@ def _kind(task: str, threshold: float, classes: tuple) -> TaskKind:
     if task == "regression":
         return Regression()
     if task == "multiclass_classification":
+        if not classes:
+            raise ValueError("the multiclass model's classes are not known yet: run `modelguard init` (it reads them "
+                             "from the reference data), or list them as model.classes")
         return MulticlassClassification(classes=classes)
     return BinaryClassification(threshold=threshold)
 
