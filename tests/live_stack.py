@@ -578,6 +578,16 @@ class LiveStack:
                 raise StackError(f"{method} {path} -> {error.code}: {error.read()[:2000]!r}") from None
         raise AssertionError("unreachable")
 
+    def set_version_tag(self, name: str, version: str, key: str, value: str) -> None:
+        """What the MLflow UI does when a person sets a tag on a model version: one REST call, basic auth."""
+        request = urllib.request.Request(
+            f"{self.mlflow_uri}/api/2.0/mlflow/model-versions/set-tag", method="POST",
+            data=json.dumps({"name": name, "version": version, "key": key, "value": value}).encode(),
+            headers={"Content-Type": "application/json", "Authorization": "Basic " + base64.b64encode(
+                f"{self.mlflow_user}:{self.mlflow_password}".encode()).decode()})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+
     def unpause(self, dag_id: str) -> None:
         self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
 

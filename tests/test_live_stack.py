@@ -12,13 +12,11 @@ a worker crashes, the MLflow server restarts. Everything else is the scheduler's
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import os
 import shutil
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -52,17 +50,6 @@ SCHEDULE = {"batch_deadline": "8h", "poke_interval": "10m", "approval_poll": "10
 
 def _identities(lake: Lake) -> list[tuple]:
     return [tuple(e.get(f) for f in decisions.IDENTITY) for e in decisions.read_decisions(lake)]
-
-
-def _set_mlflow_tag(stack: LiveStack, name: str, version: str, key: str, value: str) -> None:
-    """What the MLflow UI does when a person sets a tag on a model version: one REST call, basic auth."""
-    request = urllib.request.Request(
-        f"{stack.mlflow_uri}/api/2.0/mlflow/model-versions/set-tag", method="POST",
-        data=json.dumps({"name": name, "version": version, "key": key, "value": value}).encode(),
-        headers={"Content-Type": "application/json", "Authorization": "Basic " + base64.b64encode(
-            f"{stack.mlflow_user}:{stack.mlflow_password}".encode()).decode()})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200
 
 
 def _sleep_until(moment: float) -> None:
@@ -183,7 +170,7 @@ class Scenario:
                 requested = [e for e in decisions.read_decisions(self.lake) if e["action"] == "request_approval"]
                 if requested:
                     seen["requested"] = requested[-1]
-                    _set_mlflow_tag(stack, self.config.model.name, requested[-1]["model_version"],
+                    stack.set_version_tag(self.config.model.name, requested[-1]["model_version"],
                                     "approval", "approved")
                     approved_at = time.time()
             elif seen.get("promoted_after") is None and \
