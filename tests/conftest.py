@@ -71,14 +71,3 @@ def simulated_lake(folder: Path, days: int, incidents: list[str], rows: int = 20
 def config_file(tmp_path: Path) -> Path:
     return write_config(tmp_path)
 
-
-# The files that run docker-compose's topology natively share one xdist worker, one after the other: two stacks
-# on two cores would slow the live-stack test's rehearsed days (90 wall seconds each) into flakiness.
-SERIAL_STACK_FILES = ("test_live_stack.py", "test_scheduler_multiclass.py")
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    """With `--dist loadgroup`: each file is one group (as `--dist loadfile`), the live stacks one together."""
-    for item in items:
-        name = item.path.name
-        item.add_marker(pytest.mark.xdist_group("live_stacks" if name in SERIAL_STACK_FILES else name))

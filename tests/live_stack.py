@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import glob
 import json
 import os
@@ -38,7 +39,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,19 @@ def _runuser() -> str:
     if found is None:
         raise RuntimeError("runuser not found (util-linux): needed to run PostgreSQL as the postgres user")
     return found
+
+
+@contextlib.contextmanager
+def one_stack_at_a_time() -> Iterator[None]:
+    """Hold the machine's live-stack lock: test files that each run the whole topology take turns (their xdist
+    workers block here), since two stacks on two cores squeeze the live test's rehearsed 90-second days."""
+    path = Path(tempfile.gettempdir()) / f"modelguard-live-stack-{os.getuid()}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class StackError(RuntimeError):

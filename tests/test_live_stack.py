@@ -30,7 +30,7 @@ from modelguard.registry import CHAMPION, Registry
 from modelguard.simulate import deliver_labels
 from modelguard.storage import Lake
 from tests.conftest import cli_env, simulated_lake
-from tests.live_stack import LiveStack
+from tests.live_stack import LiveStack, one_stack_at_a_time
 
 pytestmark = pytest.mark.e2e
 
@@ -283,16 +283,17 @@ def _popen_replay(env: dict, log: Path):
 def live(tmp_path_factory):
     monkeypatch = pytest.MonkeyPatch()
     scenario = Scenario(tmp_path_factory.mktemp("live"), monkeypatch)
-    try:
-        scenario.run()
-    except BaseException:
-        print(scenario.stack.logs_tail())
-        raise
-    finally:
-        scenario.stack.stop()
-        monkeypatch.undo()
-        print("\nlive-stack figures:", json.dumps(scenario.seen["figures"]))
-        (scenario.folder / "figures.json").write_text(json.dumps(scenario.seen["figures"], indent=2))
+    with one_stack_at_a_time():
+        try:
+            scenario.run()
+        except BaseException:
+            print(scenario.stack.logs_tail())
+            raise
+        finally:
+            scenario.stack.stop()
+            monkeypatch.undo()
+            print("\nlive-stack figures:", json.dumps(scenario.seen["figures"]))
+            (scenario.folder / "figures.json").write_text(json.dumps(scenario.seen["figures"], indent=2))
     assert scenario.stack.running() == []
     return scenario
 

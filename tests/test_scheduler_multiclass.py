@@ -23,7 +23,7 @@ from modelguard.config import load_config
 from modelguard.registry import CHAMPION, Registry
 from modelguard.simulate import deliver_labels
 from modelguard.storage import Lake
-from tests.live_stack import LiveStack
+from tests.live_stack import LiveStack, one_stack_at_a_time
 from tests.streams import stream_lake
 from tests.test_e2e_replay import SHORT_TIMELINE
 
@@ -37,13 +37,14 @@ CYCLE = ("modelguard_ingest", "modelguard_score", "modelguard_monitor", "modelgu
 ACTIVE = ("queued", "running")
 
 
-def _settle(stack: LiveStack, since: float, timeout: float = 300) -> None:
-    """Wait until the scheduler has run the day through monitor and started nothing more for a while."""
+def _settle(stack: LiveStack, since: float, timeout: float = 300, require_monitor: bool = True) -> None:
+    """Wait until the scheduler has run the day through monitor (if `require_monitor`) and started nothing
+    more for a while."""
     deadline, quiet_since = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         runs = {d: [r for r in stack.runs(d) if _stamp(r["run_after"]) >= since] for d in CYCLE}
         busy = any(r["state"] in ACTIVE for rs in runs.values() for r in rs)
-        monitored = any(r["state"] == "success" for r in runs["modelguard_monitor"])
+        monitored = not require_monitor or any(r["state"] == "success" for r in runs["modelguard_monitor"])
         if busy or not monitored:
             quiet_since = None
         elif quiet_since is None:
@@ -61,53 +62,61 @@ def _stamp(iso: str) -> float:
 @pytest.fixture(scope="module")
 def scheduled(tmp_path_factory):
     folder = tmp_path_factory.mktemp("scheduler-multiclass")
-    stack = LiveStack(folder / "stack", config_file=folder / "pipeline.yaml")
-    monkeypatch = pytest.MonkeyPatch()
+    with one_stack_at_a_time():
+        stack = LiveStack(folder / "stack", config_file=folder / "pipeline.yaml")
+        monkeypatch = pytest.MonkeyPatch()
+        try:
+            seen = _run(stack, folder, monkeypatch)
+        except BaseException:
+            print(stack.logs_tail())
+            raise
+        finally:
+            stack.stop()
+            monkeypatch.undo()
+    assert stack.running() == []
+    return load_config(folder / "pipeline.yaml"), Lake(load_config(folder / "pipeline.yaml").storage_root), seen
+
+
+def _run(stack: LiveStack, folder, monkeypatch) -> dict:
+    """Four days under the scheduler and a person's approval; what the tests read, taken before the stack stops."""
     seen: dict = {}
-    try:
-        stack.start_backends()
-        for key, value in stack.mlflow_env().items():  # init registers the first champion through the server
-            monkeypatch.setenv(key, value)
-        # No scheduled run: the batch clock stands an hour before a day two days after the landed ones, so
-        # every landed day is complete and only the operator's runs (and what they trigger) happen.
-        schedule = {"approval_poll": "10s", "rehearsal": {
-            "day_length": "1d", "first_day": "2026-09-06",
-            "start": (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()}}
-        config, _ = stream_lake(folder, "multiclass", len(DAYS), drift_day=2, incident_day=1, label_delay_days=1,
-                                sections={**SHORT_TIMELINE, "mlflow": {"tracking_uri": stack.mlflow_uri},
-                                          "schedule": schedule})
-        assert "classes" not in yaml.safe_load((folder / "pipeline.yaml").read_text())["model"]
-        lake = Lake(config.storage_root)
-        stack.start_airflow()
-        stack.wait_dag_parsed(CYCLE, timeout=180)
-        for dag_id in CYCLE:
-            stack.unpause(dag_id)
-        started = time.time()
-        for day in DAYS:
-            deliver_labels(config.storage_root, day)
-            clicked = time.time()
-            run_id = stack.trigger("modelguard_ingest", conf={"batch_id": day})
-            assert stack.wait_run("modelguard_ingest", run_id, timeout=300)["state"] == "success"
-            _settle(stack, clicked)
-        requested = [e for e in decisions.read_decisions(lake) if e["action"] == "request_approval"]
-        seen["requested"] = requested
-        if requested:  # a person approves in the MLflow UI; the registry watcher starts promote
-            approved_at = time.time()
-            stack.set_version_tag(config.model.name, requested[-1]["model_version"], "approval", "approved")
-            deadline = time.monotonic() + 240
-            while time.monotonic() < deadline and not [e for e in decisions.read_decisions(lake)
-                                                      if e["action"] == "promote"]:
-                time.sleep(3)
-            seen["promote_seconds"] = round(time.time() - approved_at)
-        seen["runs"] = {d: stack.runs(d) for d in CYCLE}
-        seen["since"] = started
-        yield load_config(folder / "pipeline.yaml"), lake, seen
-    except BaseException:
-        print(stack.logs_tail())
-        raise
-    finally:
-        stack.stop()
-        monkeypatch.undo()
+    stack.start_backends()
+    for key, value in stack.mlflow_env().items():  # init registers the first champion through the server
+        monkeypatch.setenv(key, value)
+    # No scheduled run: the batch clock stands an hour before a day two days after the landed ones, so
+    # every landed day is complete and only the operator's runs (and what they trigger) happen.
+    schedule = {"approval_poll": "10s", "rehearsal": {
+        "day_length": "1d", "first_day": "2026-09-06",
+        "start": (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()}}
+    config, _ = stream_lake(folder, "multiclass", len(DAYS), drift_day=2, incident_day=1, label_delay_days=1,
+                            sections={**SHORT_TIMELINE, "mlflow": {"tracking_uri": stack.mlflow_uri},
+                                      "schedule": schedule})
+    assert "classes" not in yaml.safe_load((folder / "pipeline.yaml").read_text())["model"]
+    lake = Lake(config.storage_root)
+    stack.start_airflow()
+    stack.wait_dag_parsed(CYCLE, timeout=180)
+    for dag_id in CYCLE:
+        stack.unpause(dag_id)
+    for day in DAYS:
+        deliver_labels(config.storage_root, day)
+        clicked = time.time()
+        run_id = stack.trigger("modelguard_ingest", conf={"batch_id": day})
+        assert stack.wait_run("modelguard_ingest", run_id, timeout=300)["state"] == "success"
+        _settle(stack, clicked)
+    requested = [e for e in decisions.read_decisions(lake) if e["action"] == "request_approval"]
+    seen["requested"] = requested
+    if requested:  # a person approves in the MLflow UI; the registry watcher starts promote
+        approved_at = time.time()
+        stack.set_version_tag(config.model.name, requested[-1]["model_version"], "approval", "approved")
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not [e for e in decisions.read_decisions(lake)
+                                                  if e["action"] == "promote"]:
+            time.sleep(3)
+        seen["promote_seconds"] = round(time.time() - approved_at)
+        _settle(stack, approved_at - 1, require_monitor=False)
+    seen["runs"] = {d: stack.runs(d) for d in CYCLE}
+    seen["champion"] = Registry(config).aliases().get(CHAMPION)
+    return seen
 
 
 def test_every_run_the_scheduler_started_succeeded_and_chained_by_assets(scheduled) -> None:
@@ -134,7 +143,7 @@ def test_the_recoded_batch_is_quarantined_under_the_scheduler(scheduled) -> None
 
 
 def test_concept_drift_alerts_then_a_person_approves_and_the_watcher_promotes(scheduled) -> None:
-    config, lake, seen = scheduled
+    _, lake, seen = scheduled
     log = decisions.read_decisions(lake)
     alerts = [e for e in log if e["action"] == "performance_alert"]
     assert alerts and alerts[0]["batch_id"] == DRIFT_LABELLED
@@ -143,6 +152,6 @@ def test_concept_drift_alerts_then_a_person_approves_and_the_watcher_promotes(sc
     assert seen["requested"], "no approval was requested"
     promoted = [e for e in log if e["action"] == "promote"]
     assert promoted and promoted[-1]["model_version"] == seen["requested"][-1]["model_version"]
-    assert Registry(config).aliases()[CHAMPION] == seen["requested"][-1]["model_version"]
+    assert seen["champion"] == seen["requested"][-1]["model_version"]
     assert {r["run_type"] for r in seen["runs"]["modelguard_promote"]} <= {"asset_triggered"}
     print(f"\npromoted {seen['promote_seconds']} s after the approval")
