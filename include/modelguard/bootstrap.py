@@ -7,7 +7,7 @@ import re
 import pandas as pd
 
 from modelguard import model
-from modelguard.config import PipelineConfig, model_version_uri
+from modelguard.config import CLASS_NAME, PipelineConfig, model_version_uri
 from modelguard.registry import ADOPTED_FROM_TAG, CHAMPION, Registry, RegistryUnavailable
 from modelguard.storage import Lake
 from modelguard.suites import build_batch_suite, build_label_suite
@@ -24,7 +24,7 @@ def reference_classes(target: pd.Series) -> list:
     if len(keys) < 3:
         raise ValueError(f"reference data: {target.name} has {len(keys)} classes ({sorted(keys)}); a multiclass "
                          "model needs at least 3 (two: task binary_classification)")
-    bad = [k for k in names if not re.fullmatch(r"[A-Za-z0-9_.-]+", k)]
+    bad = [k for k in names if not CLASS_NAME.fullmatch(k)]
     if bad:
         raise ValueError(f"reference data: {target.name} class {bad[0]!r} cannot name a column or metric; list "
                          "model.classes with names of letters, digits, '_', '.', '-'")

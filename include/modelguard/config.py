@@ -68,6 +68,9 @@ def reserved_column(name: str) -> bool:
     return name in RESERVED_COLUMNS or name.startswith(RESERVED_PREFIXES)
 
 
+# A multiclass class that is not an integer: it names columns (score_<alias>__<class>) and MLflow metrics.
+CLASS_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
 # The comparison metrics of each kind of model, its default first (modelguard.task_kinds knows their direction).
 TASK_METRICS: dict[str, tuple[str, ...]] = {
     "binary_classification": ("roc_auc", "pr_auc"),
@@ -123,7 +126,7 @@ class ModelConfig(_Strict):
                 raise ValueError("classes: a multiclass model has at least 3 classes, each listed once (two "
                                  "classes: task binary_classification)")
             for i, name in enumerate(self.classes):  # they name columns and MLflow metrics (recall_<class>)
-                if isinstance(name, str) and not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+                if isinstance(name, str) and not CLASS_NAME.fullmatch(name):
                     raise ValueError(f"classes[{i}] {name!r}: a class is an integer or a name of letters, digits, "
                                      "'_', '.', '-' (it names columns and metrics)")
         elif self.classes is not None:
@@ -526,6 +529,7 @@ def with_reference_classes(config: PipelineConfig) -> PipelineConfig:
         return config
     from modelguard.storage import Lake  # only here: this module is imported by light code
 
-    classes = (Lake(config.storage_root).read_json(Lake(config.storage_root).reference_profile, {}) or {}).get("classes")
+    lake = Lake(config.storage_root)
+    classes = (lake.read_json(lake.reference_profile, {}) or {}).get("classes")
     return config.model_copy(update={"model": config.model.model_copy(update={"classes": classes})}) if classes \
         else config

@@ -81,7 +81,8 @@ def health_evidence(config: PipelineConfig, batch_id: str, state: State, actions
     if not kind.has_estimate:
         evidence["estimate_note"] = f"no label-free estimate for {kind.name.replace('_', ' ')}"
     elif state.batch_status in decisions.USABLE and predictions.exists():
-        estimated = kind.estimate(kind.stored(pd.read_parquet(predictions), CHAMPION))
+        champion = pd.read_parquet(predictions, columns=kind.score_columns(CHAMPION))  # its scores only
+        estimated = kind.estimate(kind.stored(champion, CHAMPION))
         if estimated:
             evidence["estimated"] = estimated.get(config.challenger.metric)
             evidence["estimated_metrics"] = estimated

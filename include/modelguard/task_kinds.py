@@ -107,8 +107,12 @@ class _OneScorePerRow:
     def predict_nothing(self) -> np.ndarray:
         return np.zeros(0)
 
+    def score_columns(self, alias: str) -> list[str]:
+        """The stored columns `stored` reads: what to read from a predictions file, and no more."""
+        return [f"score_{alias}"]
+
     def stored(self, frame: pd.DataFrame, alias: str) -> np.ndarray:
-        return frame[f"score_{alias}"].to_numpy(dtype=float)
+        return frame[self.score_columns(alias)[0]].to_numpy(dtype=float)
 
     def summary(self, scores: np.ndarray) -> np.ndarray:
         return scores
@@ -267,8 +271,11 @@ class MulticlassClassification:
     def predict_nothing(self) -> np.ndarray:
         return np.zeros((0, len(self.classes)))
 
+    def score_columns(self, alias: str) -> list[str]:
+        return [f"score_{alias}__{c}" for c in self.classes]
+
     def stored(self, frame: pd.DataFrame, alias: str) -> np.ndarray:
-        return np.column_stack([frame[f"score_{alias}__{c}"].to_numpy(dtype=float) for c in self.classes])
+        return np.column_stack([frame[column].to_numpy(dtype=float) for column in self.score_columns(alias)])
 
     def summary(self, scores: np.ndarray) -> np.ndarray:
         return scores.max(axis=1) if len(scores) else np.zeros(0)
