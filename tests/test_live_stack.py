@@ -39,6 +39,7 @@ HISTORY = [f"2026-09-0{d}" for d in range(1, 8)]
 LIVE = ["2026-09-08", "2026-09-09", "2026-09-10"]
 DAGS = ("modelguard_ingest", "modelguard_score", "modelguard_monitor", "modelguard_challenge",
         "modelguard_promote", "modelguard_rollback", "modelguard_release")
+WORK_TASKS = ("drift_report", "measure_performance", "assess")  # the monitor tasks a crash is injected into
 TIMELINE = {
     "challenger": {"window_days": 4, "holdout_days": 1, "min_rows": 1000, "every_days": 30, "bootstrap_rounds": 200},
     "policy": {"performance_window_days": 1, "cooldown_days": 1},
@@ -199,7 +200,9 @@ class Scenario:
     def _crash_a_worker_mid_task(self) -> bool:
         """SIGKILL the worker running a monitor task (a crash, mid-task), then start a fresh one."""
         running = self.stack.worker_running("modelguard_monitor")
-        if running is None or running[1].get("task_id") == "choose_days":
+        # only a task doing the day's work: choose_days and the request_* gates end in an instant, and a gate
+        # whose retry finds nothing to request is rightly skipped, not succeeded
+        if running is None or running[1].get("task_id") not in WORK_TASKS:
             return False
         index, ti = running
         time.sleep(1.5)  # inside the task's work, past its start-up
@@ -208,7 +211,7 @@ class Scenario:
         self.stack.kill_worker(index)
         self.stack.start_worker(index)
         after = self._task_instance(ti)
-        if after["state"] == "success" and after["try_number"] == ti.get("try_number", 1):
+        if after["state"] in ("success", "skipped") and after["try_number"] == ti.get("try_number", 1):
             return False  # it completed in the instant before the kill: no crash mid-task, try another
         self.seen["killed_ti"] = ti
         return True
