@@ -196,7 +196,13 @@ def approve(version: str, config: ConfigOption = None,
 
 
 def main() -> None:
-    app()
+    from modelguard.runtime import freeze_heap, lean_collector
+
+    lean_collector()
+    try:
+        app()
+    finally:
+        freeze_heap()  # the interpreter's exit then skips a full collector pass over the libraries' objects
 
 
 if __name__ == "__main__":
