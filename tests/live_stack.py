@@ -45,6 +45,7 @@ from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1]
 SETTINGS_FILE = PROJECT / "docker" / "airflow.env"
+MLFLOW_AUTH_FILE = PROJECT / "docker" / "mlflow_auth.ini"  # compose's MLflow auth settings
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 DONE_STATES = ("success", "failed")
 
@@ -60,6 +61,15 @@ def read_env_file(path: Path = SETTINGS_FILE) -> dict[str, str]:
                 raise ValueError(f"{path}: not a KEY=value line: {line!r}")
             settings[key.strip()] = value.strip()
     return settings
+
+
+def _compose_mlflow_auth(key: str) -> str:
+    """A setting of compose's MLflow auth file (docker/mlflow_auth.ini), for the native server's own file."""
+    import configparser
+
+    parser = configparser.ConfigParser()
+    parser.read(MLFLOW_AUTH_FILE)
+    return parser["mlflow"][key]
 
 
 def free_port() -> int:
@@ -358,7 +368,8 @@ class LiveStack:
         if not ini.exists():  # users live beside the tracking tables (own alembic table) in the mlflow DB
             ini.write_text("[mlflow]\ndefault_permission = READ\n"
                            f"database_uri = {self.mlflow_db_uri}\nadmin_username = {self.mlflow_user}\n"
-                           "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+                           "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+                           f"auth_cache_ttl_seconds = {_compose_mlflow_auth('auth_cache_ttl_seconds')}\n")
             ini.chmod(0o600)
         return {**self._base_env(), "MLFLOW_AUTH_CONFIG_PATH": str(ini),
                 "MLFLOW_FLASK_SERVER_SECRET_KEY": self.flask_secret,

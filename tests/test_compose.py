@@ -46,6 +46,24 @@ def test_ports_bind_to_loopback_and_auth_is_on() -> None:
     assert "FabAuthManager" in _effective_env(services["airflow-scheduler"])["AIRFLOW__CORE__AUTH_MANAGER"]
 
 
+def test_mlflow_auth_settings_are_mounted_checked_per_request_and_hold_no_secret() -> None:
+    """The MLflow server reads docker/mlflow_auth.ini: basic auth on every request, read-only by default, a
+    successful password check cached a minute (the hash cost 250 ms of CPU per request), no password in it."""
+    import configparser
+
+    mlflow = _compose()["services"]["mlflow"]
+    mounted = {volume.split(":")[1]: volume.split(":")[0] for volume in mlflow["volumes"]}
+    path = mlflow["environment"]["MLFLOW_AUTH_CONFIG_PATH"]
+    assert mounted[path] == "./docker/mlflow_auth.ini"
+    parser = configparser.ConfigParser()
+    parser.read(PROJECT / "docker" / "mlflow_auth.ini")
+    settings = parser["mlflow"]
+    assert settings["authorization_function"] == "mlflow.server.auth:authenticate_request_basic_auth"
+    assert settings["default_permission"] == "READ"
+    assert 0 < int(settings["auth_cache_ttl_seconds"]) <= 300
+    assert "admin_password" not in settings
+
+
 def test_every_variable_is_documented_in_env_example() -> None:
     text = (PROJECT / "docker-compose.yaml").read_text()
     used = set(re.findall(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)", text))  # $${X} is expanded in the container
