@@ -45,5 +45,6 @@ def lean_collector() -> None:
 def freeze_heap() -> None:
     """Exempt every object alive now from later collector passes: the libraries a pre-forking worker imported
     (their pages then stay shared with the forked task processes), or the whole heap of a command that is about
-    to exit (the interpreter's final pass would walk it for nothing; objects are still freed and closed)."""
+    to exit (the interpreter's final pass would walk it for nothing). Objects outside reference cycles are
+    still freed by reference counting; every write of the lake is complete (renamed into place) before then."""
     gc.freeze()
