@@ -443,13 +443,18 @@ class LiveStack:
         self._signal_group(process, signal.SIGKILL)
         process.wait(timeout=30)
 
+    def freeze_worker(self, index: int, frozen: bool = True) -> None:
+        """SIGSTOP (or SIGCONT) one Celery worker's whole process group: its task processes stop where they are."""
+        self._signal_group(self._procs[f"worker{index}"], signal.SIGSTOP if frozen else signal.SIGCONT)
+
     def worker_running(self, dag_id: str) -> tuple[int, dict] | None:
         """(worker index, task instance) of a task of `dag_id` a Celery worker is executing now, if any.
         The Celery executor sends each workload as one JSON argument: {"ti": {"dag_id", "task_id", ...}, ...}."""
         if self._celery is None:
             self.worker_alive(0)
         names = {self.worker_name(i): i for i in range(self.workers)}
-        active = self._celery.control.inspect(destination=list(names), timeout=1.0).active() or {}
+        # limit: return as soon as every worker replied, not after the whole timeout
+        active = self._celery.control.inspect(destination=list(names), timeout=1.0, limit=len(names)).active() or {}
         for name, tasks in active.items():
             for item in tasks:
                 args = item.get("args") or []
