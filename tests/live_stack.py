@@ -63,13 +63,13 @@ def read_env_file(path: Path = SETTINGS_FILE) -> dict[str, str]:
     return settings
 
 
-def _compose_mlflow_auth(key: str) -> str:
-    """A setting of compose's MLflow auth file (docker/mlflow_auth.ini), for the native server's own file."""
+def read_mlflow_auth_file(path: Path = MLFLOW_AUTH_FILE) -> dict[str, str]:
+    """The [mlflow] settings of compose's MLflow auth file (docker/mlflow_auth.ini)."""
     import configparser
 
     parser = configparser.ConfigParser()
-    parser.read(MLFLOW_AUTH_FILE)
-    return parser["mlflow"][key]
+    parser.read(path)
+    return dict(parser["mlflow"])
 
 
 def free_port() -> int:
@@ -366,10 +366,10 @@ class LiveStack:
     def _mlflow_env(self) -> dict[str, str]:
         ini = self.folder / "mlflow_auth.ini"
         if not ini.exists():  # users live beside the tracking tables (own alembic table) in the mlflow DB
-            ini.write_text("[mlflow]\ndefault_permission = READ\n"
-                           f"database_uri = {self.mlflow_db_uri}\nadmin_username = {self.mlflow_user}\n"
-                           "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
-                           f"auth_cache_ttl_seconds = {_compose_mlflow_auth('auth_cache_ttl_seconds')}\n")
+            # compose's settings, with this stack's user store and admin
+            settings = {**read_mlflow_auth_file(), "database_uri": self.mlflow_db_uri,
+                        "admin_username": self.mlflow_user}
+            ini.write_text("[mlflow]\n" + "".join(f"{key} = {value}\n" for key, value in settings.items()))
             ini.chmod(0o600)
         return {**self._base_env(), "MLFLOW_AUTH_CONFIG_PATH": str(ini),
                 "MLFLOW_FLASK_SERVER_SECRET_KEY": self.flask_secret,

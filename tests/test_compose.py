@@ -7,7 +7,14 @@ import re
 import yaml
 
 from tests.conftest import PROJECT
-from tests.live_stack import FAB_AUTH_MANAGER, SETTINGS_FILE, LiveStack, read_env_file
+from tests.live_stack import (
+    FAB_AUTH_MANAGER,
+    MLFLOW_AUTH_FILE,
+    SETTINGS_FILE,
+    LiveStack,
+    read_env_file,
+    read_mlflow_auth_file,
+)
 
 
 def _compose() -> dict:
@@ -49,15 +56,11 @@ def test_ports_bind_to_loopback_and_auth_is_on() -> None:
 def test_mlflow_auth_settings_are_mounted_checked_per_request_and_hold_no_secret() -> None:
     """The MLflow server reads docker/mlflow_auth.ini: basic auth on every request, read-only by default, a
     successful password check cached a minute (the hash cost 250 ms of CPU per request), no password in it."""
-    import configparser
-
     mlflow = _compose()["services"]["mlflow"]
     mounted = {volume.split(":")[1]: volume.split(":")[0] for volume in mlflow["volumes"]}
     path = mlflow["environment"]["MLFLOW_AUTH_CONFIG_PATH"]
-    assert mounted[path] == "./docker/mlflow_auth.ini"
-    parser = configparser.ConfigParser()
-    parser.read(PROJECT / "docker" / "mlflow_auth.ini")
-    settings = parser["mlflow"]
+    assert PROJECT / mounted[path] == MLFLOW_AUTH_FILE
+    settings = read_mlflow_auth_file()
     assert settings["authorization_function"] == "mlflow.server.auth:authenticate_request_basic_auth"
     assert settings["default_permission"] == "READ"
     assert 0 < int(settings["auth_cache_ttl_seconds"]) <= 300

@@ -74,7 +74,8 @@ def scheduled(tmp_path_factory):
             stack.stop()
             monkeypatch.undo()
     assert stack.running() == []
-    return load_config(folder / "pipeline.yaml"), Lake(load_config(folder / "pipeline.yaml").storage_root), seen
+    config = load_config(folder / "pipeline.yaml")
+    return config, Lake(config.storage_root), seen
 
 
 def _run(stack: LiveStack, folder, monkeypatch) -> dict:

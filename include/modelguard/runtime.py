@@ -30,7 +30,7 @@ def quiet_libraries() -> None:
 
 
 # Python's cyclic collector runs a pass every 700 new container objects by default, and a full pass whenever the
-# long-lived heap has grown by a quarter. A day's process holds about a million long-lived objects of its
+# long-lived heap has grown by a quarter. A day's process holds over half a million long-lived objects of its
 # libraries (Airflow, MLflow, Evidently, SQLAlchemy, pydantic), which every full pass walks again: in a 1M-row
 # day's `modelguard replay`, 5.8 s of 22 s were the collector, 3 s of it the final pass at interpreter exit
 # (benchmarks/day_bench.py). Passes 70x rarer keep cycles collected, at a cost nobody sees.
