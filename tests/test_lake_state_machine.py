@@ -34,9 +34,9 @@ from hypothesis.stateful import (
 
 from modelguard import decisions, model
 from modelguard.bootstrap import initialise
+from modelguard.challenge import _take_challenger_alias
 from modelguard.config import load_config
 from modelguard.ingest import ingest_batch, ingest_labels, release_batch
-from modelguard.challenge import _take_challenger_alias
 from modelguard.promote import promote, rollback, supersede_requests
 from modelguard.registry import CHALLENGER, CHAMPION, PENDING_MOVE_TAG, Registry
 from modelguard.simulate import simulate
