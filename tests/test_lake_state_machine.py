@@ -119,6 +119,9 @@ class Pipeline(RuleBasedStateMachine):
 
     @rule(day=st.sampled_from(DAYS))
     def a_challenger_is_registered(self, day: str) -> None:
+        self._register(day)
+
+    def _register(self, day: str) -> None:
         import skops.io
 
         estimator = skops.io.load(self.template / "estimator.skops",
@@ -144,21 +147,30 @@ class Pipeline(RuleBasedStateMachine):
             self.registry.set_tags(version.version, {"approval": "approved" if approve else "rejected",
                                                      "approved_by": "hypothesis"})
 
-    @rule(even_superseded=st.booleans())
-    def eager_approval_of_every_pending_version(self, even_superseded: bool) -> None:
-        """An operator back from a weekend approves everything pending (and, from an old e-mail, what was
-        superseded since: the MLflow UI lets them overwrite the tag)."""
+    @rule(day=st.sampled_from(DAYS[:-1]), even_superseded=st.booleans())
+    def eager_approval_of_every_pending_version(self, day: str, even_superseded: bool) -> None:
+        """Two requests in a row (the search goes on), then an operator back from a weekend approves everything
+        pending (and, from an old e-mail, what was superseded since: the MLflow UI lets them overwrite the tag),
+        and the watcher's promote runs follow, once per change of the request set."""
+        self._register(day)
+        self._register(DAYS[DAYS.index(day) + 1])
         wanted = ("pending", "superseded") if even_superseded else ("pending",)
         for version in self.registry.versions():
             if version.approval in wanted:
                 self.registry.set_tags(version.version, {"approval": "approved", "approved_by": "eager operator"})
+        for _ in range(2):
+            promote(self.config, day)
+        self.moved_by_hand = False
 
     @rule(day=st.sampled_from(DAYS), data=st.data())
     def repeated_moves_on_one_day(self, day: str, data) -> None:
         """Promote a version by hand, roll back, promote it again, all on one day: every move is a line."""
+        if PENDING_MOVE_TAG in self.registry.model_tags() or self.moved_by_hand:
+            return
+        self._register(day)  # a version to move to, at least
         champion = self.registry.aliases()[CHAMPION]
         others = [v.version for v in self.registry.versions() if v.version != champion]
-        if not others or PENDING_MOVE_TAG in self.registry.model_tags() or self.moved_by_hand:
+        if not others:
             return
         version = data.draw(st.sampled_from(others))
         before = len(decisions.read_decisions(self.lake))
