@@ -12,6 +12,7 @@ from modelguard.dag_support import (
     batch_ids_from,
     schedule_config,
     start_date,
+    triggering_user,
 )
 from modelguard.pools import REGISTRY_POOL
 
@@ -46,10 +47,11 @@ def modelguard_promote():
 
         context = get_current_context()
         params = context["params"]
-        version = params.get("version")
-        by = f"airflow:{context['dag_run'].run_id}" if version else "modelguard"
+        version, force = params.get("version"), bool(params.get("force"))
+        # a hand-picked or forced promotion names the Airflow user who asked for it
+        by = triggering_user(context) if version or force else "modelguard"
         return promote_days(batch_ids_from(context), version=str(version) if version else None,
-                            force=bool(params.get("force")), by=by)
+                            force=force, by=by)
 
     apply_promotion()
 

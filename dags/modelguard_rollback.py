@@ -10,6 +10,7 @@ from modelguard.dag_support import (
     ROLLBACK_REQUESTED,
     batch_ids_from,
     start_date,
+    triggering_user,
 )
 from modelguard.pools import REGISTRY_POOL
 
@@ -36,7 +37,7 @@ def modelguard_rollback():
 
         context = get_current_context()
         version = context["params"].get("version")
-        by = f"airflow:{context['dag_run'].run_id}" if version else "modelguard guardrail"
+        by = triggering_user(context) if version else "modelguard guardrail"
         return rollback_days(batch_ids_from(context), version=str(version) if version else None, by=by)
 
     apply_rollback()

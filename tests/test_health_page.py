@@ -159,9 +159,16 @@ def test_a_dead_registry_is_reported_and_the_lake_still_shows(lake_config) -> No
     # a rerun of the day re-logs the request after the promotion: still promoted
     ([("09-06", "promote", "3"), ("09-06", "request_approval", "3")], {}, []),
     ([("09-05", "request_approval", "3")], {"3": {"approval": "pending", "rolled_back_on": "09-09"}}, []),
-], ids=["promoted", "older-promoted-newer-waits", "rejected", "approved-not-yet-promoted", "rerun", "served"])
+    # a newer challenger (or another champion) superseded it: it leaves the list, by its tag or by the log alone
+    ([("09-05", "request_approval", "3"), ("09-06", "request_approval", "4")], {"3": {"approval": "superseded"}},
+     ["4"]),
+    ([("09-05", "request_approval", "3")], {"3": {"approval": "approved", "superseded_on": "2026-09-06"}}, []),
+    ([("09-05", "request_approval", "3"), ("09-06", "no_action:approval_superseded", "3")], {}, []),
+], ids=["promoted", "older-promoted-newer-waits", "rejected", "approved-not-yet-promoted", "rerun", "served",
+        "superseded", "approved-after-superseded", "superseded-in-the-log"])
 def test_pending_approvals(log: list, tags: dict, waiting: list) -> None:
-    entries = [{"batch_id": f"2026-{day}", "action": action, "model_version": v, "reason": ""} for day, action, v in log]
+    entries = [{"batch_id": f"2026-{day}", "action": action.split(":")[0], "model_version": v, "reason": "",
+                **({"alert": action.split(":")[1]} if ":" in action else {})} for day, action, v in log]
     assert [p["version"] for p in pending_approvals(entries, tags, "m", MLFLOW_UI)] == waiting
 
 

@@ -5,7 +5,9 @@ and a real MLflow registry (SQLite store), with the invariants checked after eve
 
 - exactly one champion, and the decision log explains it (the first champion, or a promote/rollback line);
 - every ingested day's file has one verdict, with a line: accepted (or released) xor quarantined;
-- no decision line is ever lost or rewritten between two steps.
+- no decision line is ever lost or rewritten between two steps;
+- every champion was compared with the version it replaced (unless a person forced it or moved it by hand),
+  however eagerly people approve and however often the champion moves on one day.
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ from hypothesis.stateful import (
 
 from modelguard import decisions, model
 from modelguard.bootstrap import initialise
+from modelguard.challenge import _take_challenger_alias
 from modelguard.config import load_config
 from modelguard.ingest import ingest_batch, ingest_labels, release_batch
-from modelguard.promote import promote
-from modelguard.registry import CHAMPION, PENDING_MOVE_TAG, Registry
+from modelguard.promote import promote, rollback, supersede_requests
+from modelguard.registry import CHALLENGER, CHAMPION, PENDING_MOVE_TAG, Registry
 from modelguard.simulate import simulate
 from modelguard.storage import Lake
 from tests.conftest import write_config
@@ -116,6 +119,9 @@ class Pipeline(RuleBasedStateMachine):
 
     @rule(day=st.sampled_from(DAYS))
     def a_challenger_is_registered(self, day: str) -> None:
+        self._register(day)
+
+    def _register(self, day: str) -> None:
         import skops.io
 
         estimator = skops.io.load(self.template / "estimator.skops",
@@ -126,6 +132,10 @@ class Pipeline(RuleBasedStateMachine):
             tags={"trigger": "performance", "comparison": "passed", "compared_with": champion, "trained_on": day})
         if created:
             self.registry.set_tags(version, {"approval": "pending"})
+            # as the challenge stage does: the newest challenger takes the alias and supersedes older requests
+            _take_challenger_alias(self.registry, version)
+            if self.registry.aliases().get(CHALLENGER) == version:
+                supersede_requests(self.lake, self.registry, day, "modelguard_challenge", challenger=version)
             decisions.record(self.lake, batch_id=day, dag_id="modelguard_challenge", action="request_approval",
                              model_version=version, reason="beats the champion")
 
@@ -137,6 +147,40 @@ class Pipeline(RuleBasedStateMachine):
             self.registry.set_tags(version.version, {"approval": "approved" if approve else "rejected",
                                                      "approved_by": "hypothesis"})
 
+    @rule(day=st.sampled_from(DAYS[:-1]), even_superseded=st.booleans())
+    def eager_approval_of_every_pending_version(self, day: str, even_superseded: bool) -> None:
+        """Two requests in a row (the search goes on), then an operator back from a weekend approves everything
+        pending (and, from an old e-mail, what was superseded since: the MLflow UI lets them overwrite the tag),
+        and the watcher's promote runs follow, once per change of the request set."""
+        self._register(day)
+        self._register(DAYS[DAYS.index(day) + 1])
+        wanted = ("pending", "superseded") if even_superseded else ("pending",)
+        for version in self.registry.versions():
+            if version.approval in wanted:
+                self.registry.set_tags(version.version, {"approval": "approved", "approved_by": "eager operator"})
+        for _ in range(2):
+            promote(self.config, day)
+        self.moved_by_hand = False
+
+    @rule(day=st.sampled_from(DAYS), data=st.data())
+    def repeated_moves_on_one_day(self, day: str, data) -> None:
+        """Promote a version by hand, roll back, promote it again, all on one day: every move is a line."""
+        if PENDING_MOVE_TAG in self.registry.model_tags() or self.moved_by_hand:
+            return
+        self._register(day)  # a version to move to, at least
+        champion = self.registry.aliases()[CHAMPION]
+        others = [v.version for v in self.registry.versions() if v.version != champion]
+        if not others:
+            return
+        version = data.draw(st.sampled_from(others))
+        before = len(decisions.read_decisions(self.lake))
+        promote(self.config, day, version=version, force=True, by="hypothesis")
+        rollback(self.config, day, version=champion, by="hypothesis")
+        promote(self.config, day, version=version, force=True, by="hypothesis")
+        moves = [e for e in decisions.read_decisions(self.lake)[before:] if e["action"] in ("promote", "rollback")]
+        assert [(e["action"], e["model_version"]) for e in moves] == [
+            ("promote", version), ("rollback", champion), ("promote", version)], moves
+
     @rule(day=st.sampled_from(DAYS))
     def the_promote_run(self, day: str) -> None:
         promote(self.config, day)
@@ -144,9 +188,12 @@ class Pipeline(RuleBasedStateMachine):
 
     @rule(day=st.sampled_from(DAYS), data=st.data())
     def a_mover_dies_half_way(self, day: str, data) -> None:
-        """A promotion wrote its intent and died (its worker gone) before moving any alias."""
+        """A promotion wrote its intent and died (its worker gone) before moving any alias: one whose gates passed
+        (approved, compared with the champion that serves, not superseded)."""
+        champion = self.registry.aliases()[CHAMPION]
         candidates = [v.version for v in self.registry.versions() if v.approval == "approved"
-                      and v.version != self.registry.aliases()[CHAMPION]]
+                      and v.version != champion and v.tags.get("compared_with") == champion
+                      and not v.tags.get("superseded_on")]
         if candidates and PENDING_MOVE_TAG not in self.registry.model_tags():
             an_hour_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
             self.registry.set_model_tag(PENDING_MOVE_TAG, {
@@ -184,6 +231,17 @@ class Pipeline(RuleBasedStateMachine):
         moves = [e["model_version"] for e in decisions.read_decisions(self.lake)
                  if e["action"] in ("promote", "rollback")]
         assert champion == (moves[-1] if moves else "1"), (champion, moves)
+
+    @invariant()
+    def every_champion_was_compared_with_the_version_it_replaced(self) -> None:
+        versions = {v.version: v for v in self.registry.versions()}
+        for entry in decisions.read_decisions(self.lake):
+            if entry["action"] != "promote" or entry.get("forced_by") or entry.get("by") == "mlflow-ui":
+                continue  # a person's own choice: forced, or the alias moved by hand
+            promoted = versions[entry["model_version"]]
+            if promoted.tags.get("trigger") == "init":
+                continue
+            assert promoted.tags.get("compared_with") == entry.get("previous_champion"), (entry, promoted.tags)
 
     @invariant()
     def every_ingested_file_has_one_verdict(self) -> None:

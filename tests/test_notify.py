@@ -354,6 +354,8 @@ def test_an_approval_request_says_how_to_approve_and_links_the_mlflow_version(tm
     # an approval that went nowhere: the person who gave it hears why
     ({"action": "no_action", "alert": "approval_refused", "model_version": "5"}, "Approval of v5 refused"),
     ({"action": "no_action", "alert": "approval_expired", "model_version": "5"}, "Approval request for v5 expired"),
+    ({"action": "no_action", "alert": "approval_superseded", "model_version": "4"},
+     "Approval request for v4 superseded"),
 ])
 def test_each_event_has_its_headline(tmp_path, decision: dict, subject: str) -> None:
     config = load_config(write_config(tmp_path))
@@ -414,7 +416,7 @@ def test_defaults_are_off_and_name_incidents_approvals_promotions_rollbacks_and_
     assert not settings.enabled and settings.smtp is None and settings.webhook is None
     assert set(settings.events) == {"quarantine_batch", "missing_batch", "drift_alert", "performance_alert",
                                     "request_approval", "promote", "rollback", "approval_refused",
-                                    "approval_expired", "task_failure"}
+                                    "approval_expired", "approval_superseded", "task_failure"}
     assert _notifications(tmp_path, {"webhook": {"url": "https://h/x"}, "events": []}).enabled is False
 
 

@@ -30,6 +30,7 @@ from modelguard.config import PipelineConfig
 from modelguard.performance import labelled_batch_ids
 from modelguard.policy import State, service_bar
 from modelguard.policy_state import build_state
+from modelguard.promote import supersede_requests
 from modelguard.registry import CHALLENGER, CHAMPION, Registry, Version
 from modelguard.storage import Lake
 from modelguard.task_kinds import shortfall, task_kind
@@ -247,6 +248,8 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
     if created or registry.get(version).approval is None:
         registry.set_tags(version, {"approval": verdict})
     _take_challenger_alias(registry, version)
+    if registry.aliases().get(CHALLENGER) == version:  # every older request is superseded by the newer one
+        supersede_requests(lake, registry, batch_id, DAG_ID, challenger=version)
     decisions.record(lake, batch_id=batch_id, dag_id=DAG_ID, action="register_challenger", model_version=version,
                      reason=f"trained on {train_window} ({len(train)} rows), trigger {trigger}"
                             + (f", onset {window.onset}" if window.onset else ""),
@@ -259,13 +262,12 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
 
 
 def _take_challenger_alias(registry: Registry, version: str) -> None:
-    """Point `challenger` at `version` (never back to an older one); an undecided one it replaces is
-    superseded (its evidence no longer grows: nobody re-checks it)."""
+    """Point `challenger` at `version` (never back to an older one). The requests it replaces are superseded
+    by the caller (`promote.supersede_requests`): an undecided one's evidence no longer grows, and a pending
+    one is no longer the candidate."""
     current = registry.by_alias(CHALLENGER)
     if current is not None and int(version) < int(current.version):
         return  # a rerun of an old day never points it back
-    if current is not None and current.version != version and current.approval == "evaluating":
-        registry.set_tags(current.version, {"approval": "superseded"})
     registry.set_alias(CHALLENGER, version)
 
 

@@ -321,12 +321,13 @@ class PolicyConfig(_Strict):
 NotifyEvent = Literal[
     "accept_batch", "quarantine_batch", "drift_alert", "performance_alert", "register_challenger",
     "request_approval", "promote", "rollback", "no_action", "missing_batch", "approval_refused", "approval_expired",
-    "task_failure",
+    "approval_superseded", "task_failure",
 ]
 DEFAULT_NOTIFY_EVENTS: tuple[str, ...] = (
     "quarantine_batch", "missing_batch", "drift_alert", "performance_alert",  # incidents
     "request_approval", "promote", "rollback",  # a person must act, or the served model changed
     "approval_refused", "approval_expired",  # what a person did (or did not) in the registry went nowhere
+    "approval_superseded",  # a request a person may still be looking at can no longer be promoted
     "task_failure",
 )
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")

@@ -120,6 +120,14 @@ def batch_ids_from(context: dict, now: dt.datetime | None = None) -> list[str]:
     return _event_batch_ids(context) or [batch_id_from(context, now)]
 
 
+def triggering_user(context: dict) -> str:
+    """Who asked for this run, for the log: the Airflow user who triggered it (Airflow 3 keeps it on the run as
+    `triggering_user_name`; `dag.test` says `dag_test`), else, when the run has none, `airflow:<run_id>`."""
+    run = context["dag_run"]
+    user = getattr(run, "triggering_user_name", None)
+    return str(user) if user else f"airflow:{run.run_id}"
+
+
 def announce(context: dict, uri: str, batch_ids: list[str], **extra: Any) -> None:
     """Attach the days to the asset event this task emits, so downstream runs know every day they cover."""
     days = sorted(set(batch_ids))

@@ -2,7 +2,7 @@
 
 Append-only: no line is ever rewritten or removed. A decision is identified by what distinguishes two
 decisions of a day (`IDENTITY`: the day, the DAG, the action, the version it concerns, batch or label
-file, the kind of alert). Recording a decision whose identity is already in the log (a rerun of the
+file, the kind of alert, the alias move). Recording a decision whose identity is already in the log (a rerun of the
 day reaching the same conclusion) adds nothing; a different conclusion is a new line, and the latest
 line about a day's file is what holds (`batch_status`).
 """
@@ -31,7 +31,9 @@ ACTIONS = (
 # What makes two log lines the same decision. `kind`: "labels" for a label file (else the batch);
 # `alert`: which alert (feature_drift, output_anomaly, missing_batch, approval_rejected, ...).
 # `file_sha256`: the landed file a verdict is about (a corrected file is a new decision).
-IDENTITY = ("batch_id", "dag_id", "action", "model_version", "kind", "alert", "file_sha256")
+# `move_id`: a promotion's or rollback's alias move (from -> to and the intent's id): a move repeated on one day
+# is a new line, a rerun that completes the same intent is not.
+IDENTITY = ("batch_id", "dag_id", "action", "model_version", "kind", "alert", "file_sha256", "move_id")
 INGEST_DAGS = ("modelguard_ingest", "modelguard_release")
 USABLE = ("accepted", "released")  # a batch that may be scored, monitored and trained on
 

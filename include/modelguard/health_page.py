@@ -99,22 +99,26 @@ def _number(value: Any) -> float | None:
 def pending_approvals(log: list[dict], tags: dict[str, dict], model: str, mlflow_ui: str) -> list[dict]:
     """`request_approval` decisions not followed by a promote of that version (same day or later).
 
-    The registry's tags have the last word when known: a version rejected, or already served
-    (promoted or rolled back to), is no longer waiting."""
+    A request superseded since (`approval_superseded`: a newer challenger, or another champion) is no longer
+    waiting either. The registry's tags have the last word when known: a version rejected, superseded, or
+    already served (promoted or rolled back to), is no longer waiting."""
     promoted: dict[str, str] = {}
+    superseded: set[str] = set()
     for entry in log:
         if entry["action"] == "promote" and entry.get("model_version"):
             promoted[entry["model_version"]] = max(promoted.get(entry["model_version"], ""), entry.get("batch_id") or "")
+        if entry.get("alert") == "approval_superseded" and entry.get("model_version"):
+            superseded.add(entry["model_version"])
     waiting: dict[str, dict] = {}
     for entry in log:
         version = entry.get("model_version")
         if entry["action"] != "request_approval" or not version:
             continue
-        if version in promoted and promoted[version] >= (entry.get("batch_id") or ""):
+        if version in promoted and promoted[version] >= (entry.get("batch_id") or "") or version in superseded:
             continue
         version_tags = tags.get(version, {})
-        if version_tags.get("approval") == "rejected" or "promoted_on" in version_tags \
-                or "rolled_back_on" in version_tags:
+        if version_tags.get("approval") in ("rejected", "superseded") or "promoted_on" in version_tags \
+                or "rolled_back_on" in version_tags or "superseded_on" in version_tags:
             continue
         waiting[version] = {"version": version, "requested_on": entry.get("batch_id"), "reason": entry["reason"],
                             "approval": version_tags.get("approval", "unknown (registry not read)" if not tags else None),

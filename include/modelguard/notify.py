@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 TASK_FAILURE = "task_failure"
 MISSING_BATCH = "missing_batch"
 # `no_action` lines whose alert a person must hear about: each is its own notification event.
-ALERT_EVENTS = (MISSING_BATCH, "approval_refused", "approval_expired")
+ALERT_EVENTS = (MISSING_BATCH, "approval_refused", "approval_expired", "approval_superseded")
 
 _HEADLINES: dict[str, str] = {
     "accept_batch": "Batch accepted",
@@ -44,6 +44,7 @@ _HEADLINES: dict[str, str] = {
     MISSING_BATCH: "Batch missing",
     "approval_refused": "Approval of v{version} refused",
     "approval_expired": "Approval request for v{version} expired",
+    "approval_superseded": "Approval request for v{version} superseded",
     "drift_alert": "Drift alert",
     "performance_alert": "Performance alert",
     "register_challenger": "Challenger v{version} registered",
@@ -53,7 +54,7 @@ _HEADLINES: dict[str, str] = {
     "no_action": "No action",
 }
 # Evidence worth a line in the body (the full decision is in the webhook payload and the log).
-_DETAILS = ("kind", "failed", "previous_champion", "rolled_back", "by")
+_DETAILS = ("kind", "failed", "previous_champion", "rolled_back", "by", "forced_by", "superseded_by")
 
 
 class NotificationError(RuntimeError):
@@ -81,7 +82,7 @@ class Message:
 # --- pure message building ---------------------------------------------------------------------
 def event_of(decision: Mapping[str, Any]) -> str:
     """The notification event of a decision: its action, or for a `no_action` line an alert a person must
-    hear about (`missing_batch`, `approval_refused`, `approval_expired`)."""
+    hear about (`missing_batch`, `approval_refused`, `approval_expired`, `approval_superseded`)."""
     if decision.get("action") == "no_action" and decision.get("alert") in ALERT_EVENTS:
         return str(decision["alert"])
     return str(decision.get("action"))

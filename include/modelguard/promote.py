@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import socket
+import uuid
 
 from modelguard import decisions
 from modelguard.config import PipelineConfig
@@ -30,6 +31,10 @@ PROMOTE_DAG_ID = "modelguard_promote"
 APPROVAL_REFUSED_TAG = "approval_refused"
 REJECTION_LOGGED_TAG = "rejection_logged"
 ROLLBACK_DAG_ID = "modelguard_rollback"
+# A request that can no longer be promoted (a newer challenger took the alias, or the champion it was compared
+# with no longer serves): `approval=superseded`, and these two tags, which stay when a person approves it later.
+SUPERSEDED_TAG, SUPERSEDED_WHY_TAG = "superseded_on", "superseded_because"
+OPEN_REQUESTS = ("pending", "evaluating", "approved")
 
 
 class PromotionRefused(RuntimeError):
@@ -69,10 +74,19 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _move(registry: Registry, kind: str, to_version: str, from_version: str | None, batch_id: str, by: str) -> None:
-    """Apply a promotion or a rollback (idempotent steps, in an order that never loses champion)."""
+def _move_id(kind: str, to_version: str, from_version: str | None) -> str:
+    """A move's identity in the log: from -> to, and a fresh id, so a move repeated on one day is a new line."""
+    return f"{kind}:v{from_version}->v{to_version}:{uuid.uuid4().hex[:8]}"
+
+
+def _move(registry: Registry, kind: str, to_version: str, from_version: str | None, batch_id: str, by: str,
+          move_id: str | None = None, forced_by: str | None = None) -> str:
+    """Apply a promotion or a rollback (idempotent steps, in an order that never loses champion); returns the
+    move's id (the intent's: a repair that completes an intent logs it under the same id)."""
+    move_id = move_id or _move_id(kind, to_version, from_version)
     registry.set_model_tag(PENDING_MOVE_TAG, {"kind": kind, "to": to_version, "from": from_version,
-                                              "batch_id": batch_id, "by": by, "at": _now(), "owner": _owner()})
+                                              "batch_id": batch_id, "by": by, "at": _now(), "owner": _owner(),
+                                              "id": move_id, **({"forced_by": forced_by} if forced_by else {})})
     stamp = {"promoted_on" if kind == "promote" else "restored_on": batch_id,
              "promoted_by" if kind == "promote" else "restored_by": by, f"{kind}d_at": _now()}
     registry.set_tags(to_version, stamp)
@@ -90,6 +104,7 @@ def _move(registry: Registry, kind: str, to_version: str, from_version: str | No
         if registry.aliases().get(PREVIOUS_CHAMPION) == to_version:
             registry.delete_alias(PREVIOUS_CHAMPION)
     registry.delete_model_tag(PENDING_MOVE_TAG)
+    return move_id
 
 
 def repair(config: PipelineConfig, now: dt.datetime | None = None) -> dict | None:
@@ -115,12 +130,16 @@ def repair(config: PipelineConfig, now: dt.datetime | None = None) -> dict | Non
                          reason=f"an unfinished {move['kind']} to v{move['to']} was discarded: champion is now "
                                 f"v{champion}, moved since by someone else")
         return {**move, "discarded": True}
-    _move(registry, move["kind"], move["to"], move["from"], move["batch_id"], move["by"])
+    move_id = _move(registry, move["kind"], move["to"], move["from"], move["batch_id"], move["by"],
+                    move.get("id"), move.get("forced_by"))
     # the dead mover never got to log it (its line comes after the move): the log must explain the alias
-    decisions.record(Lake(config.storage_root), batch_id=move["batch_id"],
-                     dag_id=PROMOTE_DAG_ID if move["kind"] == "promote" else ROLLBACK_DAG_ID, action=move["kind"],
-                     model_version=move["to"], by=move["by"],
+    lake, dag_id = Lake(config.storage_root), PROMOTE_DAG_ID if move["kind"] == "promote" else ROLLBACK_DAG_ID
+    decisions.record(lake, batch_id=move["batch_id"], dag_id=dag_id, action=move["kind"],
+                     model_version=move["to"], by=move["by"], move_id=move_id,
+                     **{"previous_champion" if move["kind"] == "promote" else "rolled_back": move["from"]},
+                     **({"forced_by": move["forced_by"]} if move.get("forced_by") else {}),
                      reason=f"completed a {move['kind']} to v{move['to']} left half-done by {move['by']}")
+    supersede_requests(lake, registry, move["batch_id"], dag_id, champion=move["to"])
     return move
 
 
@@ -144,7 +163,9 @@ def _awaits_promotion(version, auto_promote: bool = False) -> bool:
     return wanted and not _ever_served(version) and not version.tags.get(APPROVAL_REFUSED_TAG)
 
 
-def _check_gates(registry: Registry, version: str, force: bool) -> None:
+def _check_gates(registry: Registry, version: str, force: bool, champion: str | None = None) -> None:
+    """Exists and loads; unless forced: passed its comparison, with the champion that serves (`champion`), and
+    its request was not superseded since."""
     found = registry.get(version)
     if found is None:
         raise PromotionRefused(f"version {version} of {registry.name!r} does not exist")
@@ -152,19 +173,34 @@ def _check_gates(registry: Registry, version: str, force: bool) -> None:
         registry.load(version)
     except Exception as error:  # noqa: BLE001 - any load failure refuses the promotion
         raise PromotionRefused(f"version {version} does not load: {error}") from None
-    if not force and found.tags.get("comparison") not in ("passed", None) and found.tags.get("trigger") != "init":
+    tags = found.tags
+    if force or tags.get("trigger") == "init":
+        return
+    if tags.get("comparison") not in ("passed", None):
         raise PromotionRefused(f"version {version} did not pass its comparison with the champion; "
                                "promote with force=true to override")
+    if tags.get(SUPERSEDED_TAG):
+        raise PromotionRefused(f"version {version}'s approval request was superseded on {tags[SUPERSEDED_TAG]} "
+                               f"({tags.get(SUPERSEDED_WHY_TAG, 'no reason recorded')}); promote with force=true "
+                               "to override")
+    compared = tags.get("compared_with")
+    if compared and champion and compared != champion:
+        raise PromotionRefused(f"version {version} was compared with champion v{compared}, but v{champion} serves "
+                               f"now: its comparison says nothing about v{champion}; promote with force=true to "
+                               "override")
 
 
 def promote(config: PipelineConfig, batch_id: str, version: str | None = None, force: bool = False,
             by: str = "modelguard") -> dict:
-    """Promote `version` (manual), else apply an approval made in the registry, else auto-promote."""
+    """Promote `version` (manual), else apply an approval made in the registry, else auto-promote.
+
+    `by`: who asked (for a run with `force`, the Airflow user who triggered it: logged as `forced_by`)."""
     lake = Lake(config.storage_root)
     repaired = repair(config)
     registry = Registry(config)
     champion = registry.by_alias(CHAMPION)
     champion_version = champion.version if champion else None
+    forced_by = by if force else None
 
     if version is None:
         # A person moved `champion` by hand in the MLflow UI (the log says another version serves): record
@@ -178,37 +214,96 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
                 registry.set_alias(PREVIOUS_CHAMPION, previous)
             decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="promote",
                              model_version=champion.version, reason="champion alias moved by hand in the registry",
-                             by="mlflow-ui")
+                             by="mlflow-ui", previous_champion=previous,
+                             move_id=_move_id("promote", champion.version, previous))
+            supersede_requests(lake, registry, batch_id, PROMOTE_DAG_ID, champion=champion.version)
             return {"batch_id": batch_id, "status": "recorded_manual_move", "version": champion.version}
         rejected = _record_rejections(lake, registry, batch_id)
         _expire_pending(lake, registry, batch_id, config.policy.approval_ttl_days)
+        # Requests about another champion than the one serving can no longer be promoted (caught here too when
+        # the champion moved without a promote run); approvals of superseded versions are refused once.
+        if champion_version:
+            supersede_requests(lake, registry, batch_id, PROMOTE_DAG_ID, champion=champion_version)
+        refused = _refuse_superseded_approvals(lake, registry, batch_id, champion_version)
         approved = [v for v in registry.versions() if v.version != champion_version
                     and _awaits_promotion(v, auto_promote=config.policy.auto_promote)]
         if not approved:
-            return {"batch_id": batch_id, "status": "nothing_approved", "repaired": repaired, "rejected": rejected}
+            return {"batch_id": batch_id, "status": "refused" if refused else "nothing_approved",
+                    "repaired": repaired, "rejected": rejected, **({"refused": refused} if refused else {})}
         candidate = approved[-1]  # the newest approved version
         version = candidate.version
         by = candidate.tags.get("approved_by", "registry tag approval=approved") \
             if candidate.approval == "approved" else "policy.auto_promote"
         try:
-            _check_gates(registry, version, force)
+            _check_gates(registry, version, force, champion_version)
         except PromotionRefused as refusal:
-            # An approval that cannot be honoured is refused once, in the log; it is not retried every day.
-            registry.set_tags(version, {APPROVAL_REFUSED_TAG: str(refusal)})
-            decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="no_action",
-                             model_version=version, reason=f"approval of v{version} by {by} refused: {refusal}",
-                             alert="approval_refused", by=by)
+            _refuse(lake, registry, batch_id, version, by, refusal)
             return {"batch_id": batch_id, "status": "refused", "version": version, "reason": str(refusal)}
 
     version = str(version)
     if version == champion_version:
         return {"batch_id": batch_id, "status": "already_champion", "version": version}
-    _check_gates(registry, version, force)
-    _move(registry, "promote", version, champion_version, batch_id, by)
+    _check_gates(registry, version, force, champion_version)
+    move_id = _move(registry, "promote", version, champion_version, batch_id, by, forced_by=forced_by)
     decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="promote", model_version=version,
                      reason=f"v{version} replaces v{champion_version} as champion (approved by {by})"
-                            + (" [forced]" if force else ""), previous_champion=champion_version, by=by)
-    return {"batch_id": batch_id, "status": "promoted", "version": version, "previous": champion_version}
+                            + (f" [forced by {forced_by}]" if force else ""), previous_champion=champion_version,
+                     by=by, move_id=move_id, **({"forced_by": forced_by} if force else {}))
+    superseded = supersede_requests(lake, registry, batch_id, PROMOTE_DAG_ID, champion=version)
+    return {"batch_id": batch_id, "status": "promoted", "version": version, "previous": champion_version,
+            **({"superseded": superseded} if superseded else {})}
+
+
+def _refuse(lake: Lake, registry: Registry, batch_id: str, version: str, by: str, refusal: PromotionRefused) -> None:
+    """An approval that cannot be honoured is refused once, in the log; it is not retried every day."""
+    decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="no_action",
+                     model_version=version, reason=f"approval of v{version} by {by} refused: {refusal}",
+                     alert="approval_refused", by=by)
+    registry.set_tags(version, {APPROVAL_REFUSED_TAG: str(refusal)})  # after the line: a crash retries both
+
+
+def _refuse_superseded_approvals(lake: Lake, registry: Registry, batch_id: str, champion: str | None) -> list[str]:
+    """A person approved a version whose request was superseded (the MLflow UI lets them overwrite the tag):
+    one refusal each, never a promotion."""
+    refused = []
+    for version in registry.versions():
+        if version.version == champion or not version.tags.get(SUPERSEDED_TAG) or not _awaits_promotion(version):
+            continue
+        by = version.tags.get("approved_by", "registry tag approval=approved")
+        try:
+            _check_gates(registry, version.version, False, champion)
+        except PromotionRefused as refusal:
+            _refuse(lake, registry, batch_id, version.version, by, refusal)
+            refused.append(version.version)
+    return refused
+
+
+def supersede_requests(lake: Lake, registry: Registry, batch_id: str, dag_id: str, *, champion: str | None = None,
+                       challenger: str | None = None) -> list[str]:
+    """Open requests (`pending`, `evaluating`, or `approved` and not served) that can no longer be promoted become
+    `approval=superseded`, with one `no_action` line each (`alert: approval_superseded`, notified):
+    with `challenger`, every one older than the new challenger; with `champion`, every one compared with another
+    champion than `champion` (the one that serves now)."""
+    superseded = []
+    for version in registry.versions():
+        tags, number = version.tags, version.version
+        if version.approval not in OPEN_REQUESTS or tags.get(SUPERSEDED_TAG) or tags.get(APPROVAL_REFUSED_TAG) \
+                or _ever_served(version) or number in (champion, challenger):
+            continue
+        if challenger is not None and int(number) < int(challenger):
+            why = f"newer challenger v{challenger} took the challenger alias"
+        elif champion is not None and tags.get("compared_with") not in (None, champion):
+            why = f"it was compared with champion v{tags['compared_with']}, and v{champion} serves now"
+        else:
+            continue
+        # the line first: a crash before the tag supersedes (and logs) it again on the retry, never silently
+        decisions.record(lake, batch_id=batch_id, dag_id=dag_id, action="no_action", model_version=number,
+                         alert="approval_superseded", superseded_by=f"v{challenger or champion}",
+                         reason=f"approval request for v{number} ({version.approval}) superseded: {why}; it can no "
+                                "longer be promoted (an approval of it is refused)")
+        registry.set_tags(number, {"approval": "superseded", SUPERSEDED_TAG: batch_id, SUPERSEDED_WHY_TAG: why})
+        superseded.append(number)
+    return superseded
 
 
 def _expire_pending(lake: Lake, registry: Registry, batch_id: str, ttl_days: int) -> list[str]:
@@ -300,9 +395,10 @@ def rollback(config: PipelineConfig, batch_id: str, version: str | None = None, 
     if champion and version == champion.version:
         return {"batch_id": batch_id, "status": "already_champion", "version": version}
     _check_gates(registry, version, force=True)
-    _move(registry, "rollback", version, champion.version if champion else None, batch_id, by)
+    move_id = _move(registry, "rollback", version, champion.version if champion else None, batch_id, by)
     decisions.record(lake, batch_id=batch_id, dag_id=ROLLBACK_DAG_ID, action="rollback", model_version=version,
-                     reason=reason, rolled_back=champion.version if champion else None, by=by)
+                     reason=reason, rolled_back=champion.version if champion else None, by=by, move_id=move_id)
+    supersede_requests(lake, registry, batch_id, ROLLBACK_DAG_ID, champion=version)
     return {"batch_id": batch_id, "status": "rolled_back", "version": version,
             "rolled_back": champion.version if champion else None}
 
