@@ -358,7 +358,7 @@ def _judged_rows(lake: Lake, config: PipelineConfig, version: Version, sequence:
     if gone:
         return None, gone
     known = set(sequence["_batch_id"])
-    later = [b for b in labelled_batch_ids(lake, through) if b > version.tags["seen_until"] and b not in known]
+    later = [b for b in labelled_batch_ids(lake, through) if b > version.tags.get("seen_until", "") and b not in known]
     if later:
         new = _load(lake, config, later)
         lake.write_parquet(pd.concat([sequence, _sequence_of(config, new)], ignore_index=True),
