@@ -250,7 +250,9 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
                                                   "improvement": comparison.improvement},
                                          run_name=f"challenger-{batch_id}")
     sequence = lake.challenger_sequence(version)
-    if created or not sequence.exists():  # a rerun keeps the sequence first written (a reused number does not)
+    # Fixed here, once: a rerun of the day keeps the sequence first written; a new version replaces any stale
+    # file of its number (a registry recreated beside an old lake).
+    if created or not sequence.exists():
         lake.write_parquet(_sequence_of(config, holdout), sequence)
     if created or registry.get(version).approval is None:
         registry.set_tags(version, {"approval": verdict})
