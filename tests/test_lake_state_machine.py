@@ -182,10 +182,11 @@ class Pipeline(RuleBasedStateMachine):
         path = self.template / "estimator.skops"
         return skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
 
-    @rule(day=st.sampled_from(DAYS))
-    def an_undecided_challenger_is_registered(self, day: str) -> None:
+    @rule(day=st.sampled_from(DAYS), retract=st.sampled_from([None, "batch", "labels"]))
+    def an_undecided_challenger_is_registered(self, day: str, retract: str | None) -> None:
         """As the challenge stage leaves one that is ahead but not proven: judged on `day` (brought up to
-        labelled and scored first, through the stages, unless its batch is quarantined), re-checked later."""
+        labelled and scored first, through the stages, unless its batch is quarantined), re-checked later;
+        with `retract`, that day is retracted at once (else later, or never, by the rules below)."""
         if self.lake.landing("batches", day) is None:
             self.a_batch_lands(day, broken=False)
         self.labels_arrive(day)
@@ -202,6 +203,8 @@ class Pipeline(RuleBasedStateMachine):
             self.registry.set_tags(version, {"approval": "evaluating"})
             self.registry.set_alias(CHALLENGER, version)
             self.undecided = version
+            if retract:
+                self.a_judged_day_is_retracted(day, labels=retract == "labels")
 
     @precondition(lambda self: self.undecided is not None)
     @rule(day=st.sampled_from(DAYS), labels=st.booleans())
@@ -296,3 +299,4 @@ def test_random_timelines_keep_the_invariants(template, tmp_path) -> None:
     print(f"\nstate machine: {STEPS['examples']} examples, {STEPS['steps']} checked steps, "
           f"{time.monotonic() - started:.0f} s; re-checks: {RECHECKS}")
     assert STEPS["examples"] >= 20
+    assert RECHECKS.get("retracted", 0) >= 1, f"no re-check met a retracted day: the rule is not exercised {RECHECKS}"
