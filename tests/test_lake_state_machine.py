@@ -1,13 +1,16 @@
 """A stateful property test: random interleavings of what happens to a deployed pipeline (batches land
 good or broken, days are ingested and rerun, quarantined batches are fixed and released, labels arrive,
-people approve and reject, promotions run, a mover dies half-way through an alias move) on a real lake
-and a real MLflow registry (SQLite store), with the invariants checked after every step:
+people approve and reject, promotions run, a mover dies half-way through an alias move, an undecided
+challenger is re-checked while the days it is judged on are retracted) on a real lake and a real MLflow
+registry (SQLite store), with the invariants checked after every step:
 
 - exactly one champion, and the decision log explains it (the first champion, or a promote/rollback line);
 - every ingested day's file has one verdict, with a line: accepted (or released) xor quarantined;
 - no decision line is ever lost or rewritten between two steps;
 - every champion was compared with the version it replaced (unless a person forced it or moved it by hand),
   however eagerly people approve and however often the champion moves on one day.
+- a challenger's judged sequence only grows (what was judged stays its prefix); a re-check never fails, and
+  one that finds a judged day retracted ends the evaluation, so the policy stops asking for re-checks.
 """
 
 from __future__ import annotations
@@ -34,17 +37,21 @@ from hypothesis.stateful import (
 
 from modelguard import decisions, model
 from modelguard.bootstrap import initialise
-from modelguard.challenge import _take_challenger_alias
+from modelguard.challenge import _take_challenger_alias, recheck
 from modelguard.config import load_config
 from modelguard.ingest import ingest_batch, ingest_labels, release_batch
+from modelguard.performance import labelled_batch_ids
+from modelguard.policy_state import build_state
 from modelguard.promote import promote, rollback, supersede_requests
 from modelguard.registry import CHALLENGER, CHAMPION, PENDING_MOVE_TAG, Registry
+from modelguard.score import score_batch
 from modelguard.simulate import simulate
 from modelguard.storage import Lake
 from tests.conftest import write_config
 
 DAYS = [f"2026-09-0{d}" for d in range(1, 7)]
 STEPS = {"examples": 0, "steps": 0, "seconds": 0.0}
+RECHECKS: dict[str, int] = {}  # what the re-checks found, over all examples
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +89,8 @@ class Pipeline(RuleBasedStateMachine):
         self.ingested: set[str] = set()
         self.moved_by_hand = False
         self.log: list[str] = []
+        self.sequences: dict[str, pd.DataFrame] = {}  # each challenger's judged sequence, as last seen
+        self.undecided: str | None = None  # the undecided challenger registered last (the rules below act on it)
         self.started = time.monotonic()
 
     def teardown(self) -> None:
@@ -208,6 +217,77 @@ class Pipeline(RuleBasedStateMachine):
             self.registry.set_alias(CHAMPION, data.draw(st.sampled_from(others)))
             self.moved_by_hand = True
 
+    # --- undecided challengers and the days they are judged on ----------------------------------------
+    @rule(day=st.sampled_from(DAYS))
+    def the_day_is_scored(self, day: str) -> None:
+        score_batch(self.config, day)
+
+    def _load_estimator(self):
+        import skops.io
+
+        path = self.template / "estimator.skops"
+        return skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+
+    @rule(day=st.sampled_from(DAYS), retract=st.sampled_from([None, "batch", "labels"]))
+    def an_undecided_challenger_is_registered(self, day: str, retract: str | None) -> None:
+        """As the challenge stage leaves one that is ahead but not proven: judged on `day` (brought up to
+        labelled and scored first, through the stages, unless its batch is quarantined), re-checked later;
+        with `retract`, that day is retracted at once (else later, or never, by the rules below)."""
+        if self.lake.landing("batches", day) is None:
+            self.a_batch_lands(day, broken=False)
+        self.labels_arrive(day)
+        self.the_day_is_ingested_or_rerun(day)
+        score_batch(self.config, day)
+        if day not in labelled_batch_ids(self.lake, day):
+            return
+        champion = self.registry.aliases()[CHAMPION]
+        version, created = self.registry.register(
+            self._load_estimator(), train_key=f"undecided-{day}", run_name=f"undecided-{day}", metrics={},
+            tags={"trigger": "schedule", "trained_on": day, "compared_with": champion, "comparison": "failed",
+                  "holdout_days": json.dumps([day]), "holdout_split": "null", "seen_until": day, "last_look": day})
+        if created:
+            self.registry.set_tags(version, {"approval": "evaluating"})
+            self.registry.set_alias(CHALLENGER, version)
+            self.undecided = version
+            if retract:
+                self.a_judged_day_is_retracted(day, labels=retract == "labels")
+
+    @precondition(lambda self: self.undecided is not None)
+    @rule(day=st.sampled_from(DAYS), labels=st.booleans())
+    def a_judged_day_is_retracted(self, day: str, labels: bool) -> None:
+        """A day the undecided challenger is judged on is re-quarantined (a broken file replaces its landing
+        file and the day is rerun), or its corrected label file fails validation; then the next look."""
+        judged = self.sequences.get(self.undecided)
+        days = sorted(set(judged["_batch_id"])) if judged is not None and len(judged) else \
+            json.loads(self.registry.get(self.undecided).tags.get("holdout_days") or "[]")
+        day = days[DAYS.index(day) % len(days)] if days else day
+        if labels:
+            path = self.lake.validated("labels", day)
+            if path.exists():
+                broken = pd.read_parquet(path).assign(is_fraud=7)  # not a class
+                self.lake.write_parquet(broken, self.lake.root / "landing" / "labels" / f"{day}.parquet")
+                ingest_labels(self.config, day)
+        elif self.lake.validated("batches", day).exists():
+            self.a_batch_lands(day, broken=True)
+            ingest_batch(self.config, day)
+            self.ingested.add(day)
+        self.an_undecided_challenger_is_rechecked(DAYS[-1])
+
+    @precondition(lambda self: self.undecided is not None)
+    @rule(day=st.sampled_from(DAYS))
+    def an_undecided_challenger_is_rechecked(self, day: str) -> None:
+        result = recheck(self.config, day)  # never raises, whatever was retracted
+        RECHECKS[result["status"]] = RECHECKS.get(result["status"], 0) + 1
+        if result["status"] == "retracted":
+            assert self.registry.get(result["version"]).approval == "superseded"
+            line = [e for e in decisions.read_decisions(self.lake) if e.get("alert") == "holdout_retracted"
+                    and e["model_version"] == result["version"]]
+            assert line and result["retracted_day"] in line[-1]["reason"]
+            assert not build_state(self.config, day).challenger_evaluating  # no re-check asked for ever after
+        challenger = self.registry.by_alias(CHALLENGER)
+        if challenger is None or challenger.approval != "evaluating":
+            self.undecided = None
+
     @precondition(lambda self: bool(self.ingested))
     @rule()
     def nothing(self) -> None:
@@ -254,6 +334,18 @@ class Pipeline(RuleBasedStateMachine):
                 assert json.loads((self.lake.quarantine_dir(day) / "reason.json").read_text())["reason"]
                 assert not self.lake.predictions(day).exists()
 
+    @invariant()
+    def a_judged_sequence_only_grows(self) -> None:
+        """What a challenger was judged on stays the prefix of what it is judged on: same days, rows, order,
+        and labels as judged (a late day, corrected labels or a retraction never rewrite it)."""
+        for path in sorted((self.lake.root / "challengers").glob("*/sequence.parquet")):
+            version, now = path.parent.name, pd.read_parquet(path)
+            before = self.sequences.get(version)
+            if before is not None:
+                assert len(now) >= len(before), (version, len(before), len(now))
+                pd.testing.assert_frame_equal(now.iloc[: len(before)].reset_index(drop=True), before)
+            self.sequences[version] = now
+
 
 def test_random_timelines_keep_the_invariants(template, tmp_path) -> None:
     Pipeline.template, Pipeline.folder_root = template, tmp_path
@@ -262,5 +354,6 @@ def test_random_timelines_keep_the_invariants(template, tmp_path) -> None:
         max_examples=20, stateful_step_count=12, deadline=None, derandomize=True,
         suppress_health_check=list(HealthCheck)))
     print(f"\nstate machine: {STEPS['examples']} examples, {STEPS['steps']} checked steps, "
-          f"{time.monotonic() - started:.0f} s")
+          f"{time.monotonic() - started:.0f} s; re-checks: {RECHECKS}")
     assert STEPS["examples"] >= 20
+    assert RECHECKS.get("retracted", 0) >= 1, f"no re-check met a retracted day: the rule is not exercised {RECHECKS}"

@@ -13,7 +13,12 @@ What follows the comparison:
   (`approval=pending`, `request_approval`); under a performance alert it also says whether it repairs
   (restores the metric within `max_metric_drop` of the service baseline) or is only a **partial fix**;
 - one that is ahead but not yet proven stays `approval=evaluating`: it is re-checked (`recheck`) as new
-  labelled rows arrive, on the same growing sequence of rows (the e-value stays valid under these looks);
+  labelled rows arrive, on the same growing sequence of rows (the e-value stays valid under these looks).
+  The sequence (row ids in order, with the labels as judged) is fixed at registration in
+  `challengers/<version>/sequence.parquet` and only extended, by the rows of labelled days after what the
+  challenger has seen: a late day, corrected labels or a retraction never rewrite a path already judged. A
+  day of it that is retracted (batch re-quarantined, corrected labels failed) ends the evaluation
+  (`approval=superseded`, one `no_action` line): its evidence cannot be extended, a new challenger starts anew;
 - one that is not ahead is kept with `approval=rejected` and the comparison that rejected it.
 """
 
@@ -245,6 +250,11 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
                                          metrics={**metrics, "champion_" + rules.metric: comparison.baseline,
                                                   "improvement": comparison.improvement},
                                          run_name=f"challenger-{batch_id}")
+    sequence = lake.challenger_sequence(version)
+    # Fixed here, once: a rerun of the day keeps the sequence first written; a new version replaces any stale
+    # file of its number (a registry recreated beside an old lake).
+    if created or not sequence.exists():
+        lake.write_parquet(_sequence_of(config, holdout), sequence)
     if created or registry.get(version).approval is None:
         registry.set_tags(version, {"approval": verdict})
     _take_challenger_alias(registry, version)
@@ -271,18 +281,105 @@ def _take_challenger_alias(registry: Registry, version: str) -> None:
     registry.set_alias(CHALLENGER, version)
 
 
-def _judged_rows(lake: Lake, config: PipelineConfig, version: Version, through: str) -> pd.DataFrame:
-    """The rows a challenger is judged on, in time order: its holdout, then every labelled day after what
-    it has seen, up to `through`."""
-    tags = version.tags
-    split = json.loads(tags.get("holdout_split") or "null")
-    holdout = json.loads(tags.get("holdout_days") or "[]")
-    later = [b for b in labelled_batch_ids(lake, through) if b > tags["seen_until"]]
+def _sequence_of(config: PipelineConfig, rows: pd.DataFrame) -> pd.DataFrame:
+    """Judged rows as their sequence keeps them: day, id and label as judged, in order, and a fingerprint of
+    each day's judged feature values (a batch released again with other values is not the same path)."""
+    key, target = config.model.id_column, config.model.target
+    frame = rows[["_batch_id", key, target]].reset_index(drop=True)
+    prints = {day: _fingerprint(config, part) for day, part in rows.groupby("_batch_id", sort=False)}
+    return frame.assign(_day_hash=frame["_batch_id"].map(prints))
+
+
+def _fingerprint(config: PipelineConfig, rows: pd.DataFrame) -> str:
+    return model.data_hash(rows[config.model.features.all].reset_index(drop=True))
+
+
+def _retracted(lake: Lake, days: list[str]) -> tuple[str, str] | None:
+    """The first of `days` whose validated batch or labels are gone (re-quarantined), and why."""
+    for day in days:
+        if not lake.validated("batches", day).exists():
+            return day, f"its batch was quarantined again (validated/batches/{day}.parquet is gone)"
+        if not lake.validated("labels", day).exists():
+            return day, f"its labels were retracted: a corrected label file failed (validated/labels/{day}.parquet " \
+                        "is gone)"
+    return None
+
+
+def _sequence(lake: Lake, config: PipelineConfig, version: Version) -> tuple[pd.DataFrame | None, tuple | None]:
+    """(the challenger's sequence, None), or (None, (day, why)) when a day of it was retracted. A version
+    registered before sequences were kept gets its own from its tags (its holdout), written at this first look."""
+    path = lake.challenger_sequence(version.version)
+    if path.exists():
+        return pd.read_parquet(path), None
+    split = json.loads(version.tags.get("holdout_split") or "null")
+    holdout = json.loads(version.tags.get("holdout_days") or "[]")
+    gone = _retracted(lake, [*([split[0]] if split else []), *holdout])
+    if gone:
+        return None, gone
+    parts = [_load(lake, config, [split[0]]).iloc[int(split[1]):]] if split else []
+    parts.append(_load(lake, config, holdout))
+    rows = pd.concat(parts, ignore_index=True)
+    sequence = _sequence_of(config, rows) if len(rows) else pd.DataFrame(
+        columns=["_batch_id", config.model.id_column, config.model.target, "_day_hash"])
+    lake.write_parquet(sequence, path)
+    return sequence, None
+
+
+def _sequence_rows(lake: Lake, config: PipelineConfig, sequence: pd.DataFrame
+                   ) -> tuple[pd.DataFrame | None, tuple | None]:
+    """The sequence's rows in its order, with today's features and the labels as judged; or (None, (day, why))
+    when the judged rows of a day changed (its days are known to exist: `_retracted`)."""
+    key, target = config.model.id_column, config.model.target
+    days = list(dict.fromkeys(sequence["_batch_id"]))
+    ordered = sequence.reset_index(drop=True).assign(_position=range(len(sequence)))
     parts = []
-    if split:
-        parts.append(_load(lake, config, [split[0]]).iloc[int(split[1]):])
-    parts.append(_load(lake, config, [*holdout, *later]))
-    return pd.concat(parts, ignore_index=True)
+    for day in days:
+        judged = ordered[ordered["_batch_id"] == day]
+        batch = pd.read_parquet(lake.validated("batches", day))
+        rows = judged[["_position", "_batch_id", key, target]].merge(
+            batch.drop(columns=[c for c in (target, "_batch_id") if c in batch.columns]), on=key, how="left",
+            indicator=True)
+        missing = int((rows.pop("_merge") != "both").sum())
+        if missing:
+            return None, (day, f"its batch was replaced: {missing} judged rows are no longer in it")
+        if _fingerprint(config, rows) != judged["_day_hash"].iloc[0]:
+            return None, (day, "its batch was replaced: the judged rows' feature values changed")
+        parts.append(rows)
+    if not parts:
+        return pd.DataFrame(columns=[*sequence.columns]), None
+    return pd.concat(parts, ignore_index=True).sort_values("_position", kind="stable").drop(
+        columns="_position").reset_index(drop=True), None
+
+
+def _judged_rows(lake: Lake, config: PipelineConfig, version: Version, sequence: pd.DataFrame, through: str
+                 ) -> tuple[pd.DataFrame | None, tuple | None]:
+    """(the rows a challenger is judged on, None), or (None, (day, why)) when a day of them was retracted.
+
+    The rows are its `sequence` as persisted (never rebuilt from today's days: a late day, corrected labels
+    or a retraction would change the path already judged), extended by the labelled days after what it has
+    seen and not yet in it, up to `through`, appended in time order and persisted before they are looked at."""
+    rows, gone = _sequence_rows(lake, config, sequence)
+    if gone:
+        return None, gone
+    known = set(sequence["_batch_id"])
+    later = [b for b in labelled_batch_ids(lake, through) if b > version.tags.get("seen_until", "") and b not in known]
+    if later:
+        new = _load(lake, config, later)
+        lake.write_parquet(pd.concat([sequence, _sequence_of(config, new)], ignore_index=True),
+                           lake.challenger_sequence(version.version))
+        rows = pd.concat([rows, new], ignore_index=True)
+    return rows, None
+
+
+def _end_retracted(lake: Lake, registry: Registry, batch_id: str, version: str, day: str, why: str) -> dict:
+    """A day of the judged sequence is gone: the evidence cannot be extended (nor re-judged on other rows),
+    so the evaluation ends; the policy then stops asking for re-checks and a new challenger starts anew."""
+    registry.set_tags(version, {"approval": "superseded"})
+    decisions.record(lake, batch_id=batch_id, dag_id=DAG_ID, action="no_action", model_version=version,
+                     alert="holdout_retracted", retracted_day=day,
+                     reason=f"undecided challenger v{version} is no longer re-checked: day {day} of the rows it is "
+                            f"judged on was retracted ({why}); a new challenger will be judged on rows that exist")
+    return {"batch_id": batch_id, "status": "retracted", "version": version, "retracted_day": day}
 
 
 def recheck(config: PipelineConfig, batch_id: str) -> dict:
@@ -305,10 +402,17 @@ def recheck(config: PipelineConfig, batch_id: str) -> dict:
                                    else "") + f", and champion v{champion.version} serves now"
                                 + (f" since the onset {onset}" if onset else ""))
         return {"batch_id": batch_id, "status": "superseded", "version": challenger.version}
+    # A retracted day ends the evaluation at the first look after it, new labels or not.
+    sequence, gone = _sequence(lake, config, challenger)
+    gone = gone or _retracted(lake, list(dict.fromkeys(sequence["_batch_id"])))
+    if gone:
+        return _end_retracted(lake, registry, batch_id, challenger.version, *gone)
     labelled = labelled_batch_ids(lake, batch_id)
     if not labelled or labelled[-1] <= challenger.tags.get("last_look", ""):
         return {"batch_id": batch_id, "status": "no_new_labels", "version": challenger.version}
-    rows = _judged_rows(lake, config, challenger, batch_id)
+    rows, gone = _judged_rows(lake, config, challenger, sequence, batch_id)
+    if gone:
+        return _end_retracted(lake, registry, batch_id, challenger.version, *gone)
     comparison, _ = _compare(config, registry, champion.version, registry.load(challenger.version), rows)
     verdict = _verdict(config, comparison)
     bar = service_bar(state)  # the repair question, asked again on the longer sequence

@@ -3,7 +3,8 @@
 Layout (under `storage.root`, see DESIGN.md):
     reference/train.parquet, landing/batches/<batch_id>.parquet|csv, landing/labels/<batch_id>.*,
     validated/batches|labels/<batch_id>.parquet, quarantine/<batch_id>/..., predictions/<batch_id>.parquet,
-    reports/<batch_id>/..., metrics/performance.parquet, expectations/*.json, decisions.jsonl
+    reports/<batch_id>/..., metrics/performance.parquet, expectations/*.json, decisions.jsonl,
+    challengers/<model_version>/sequence.parquet
 
 Every write goes to a temp file in the same folder and is renamed into place, so a reader never
 sees half a file and a rerun replaces the day's output instead of adding to it.
@@ -142,6 +143,11 @@ class Lake:
 
     def report_dir(self, batch_id: str) -> Path:
         return self.root / "reports" / batch_id
+
+    def challenger_sequence(self, version: str) -> Path:
+        """The rows a challenger is judged on, in order (day, id, label as judged): fixed at registration and
+        only ever extended, so every look of its anytime-valid comparison is on one growing sequence."""
+        return self.root / "challengers" / str(int(version)) / "sequence.parquet"
 
     @property
     def performance_table(self) -> Path:
