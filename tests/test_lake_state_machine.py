@@ -1,8 +1,8 @@
 """A stateful property test: random interleavings of what happens to a deployed pipeline (batches land
-good or broken, days are ingested and rerun, quarantined batches are fixed and released, labels arrive,
-people approve and reject, promotions run, a mover dies half-way through an alias move, an undecided
-challenger is re-checked while the days it is judged on are retracted) on a real lake and a real MLflow
-registry (SQLite store), with the invariants checked after every step:
+good or broken, days are ingested and rerun, quarantined batches are fixed and released and their days
+rerun, labels arrive, people approve and reject, promotions run, a mover dies half-way through an alias
+move, an undecided challenger is re-checked while the days it is judged on are retracted) on a real lake
+and a real MLflow registry (SQLite store), with the invariants checked after every step:
 
 - exactly one champion, and the decision log explains it (the first champion, or a promote/rollback line);
 - every ingested day's file has one verdict, with a line: accepted (or released) xor quarantined;
@@ -50,7 +50,7 @@ from modelguard.storage import Lake
 from tests.conftest import write_config
 
 DAYS = [f"2026-09-0{d}" for d in range(1, 7)]
-STEPS = {"examples": 0, "steps": 0, "seconds": 0.0}
+STEPS = {"examples": 0, "steps": 0, "seconds": 0.0, "released_reruns": 0}
 RECHECKS: dict[str, int] = {}  # what the re-checks found, over all examples
 
 
@@ -125,6 +125,29 @@ class Pipeline(RuleBasedStateMachine):
         good = pd.read_parquet(self.template / "source" / f"{day}.parquet")
         self.lake.write_parquet(good, self.lake.quarantine_dir(day) / "fixed.parquet")
         release_batch(self.config, day)
+
+    @rule(day=st.sampled_from(DAYS))
+    def a_broken_day_is_quarantined_and_its_fix_released(self, day: str) -> None:
+        """The whole incident in one step, so that released days are common enough to be rerun below."""
+        self.a_batch_lands(day, broken=True)
+        self.the_day_is_ingested_or_rerun(day)
+        self.a_fixed_batch_is_released(day)
+
+    @precondition(lambda self: any(decisions.batch_status(self.lake, d) == "released" for d in self.ingested))
+    @rule(data=st.data())
+    def a_released_day_is_rerun(self, data) -> None:
+        """A replay over the range, a cleared task or a backfill reruns ingest on a released day: the release
+        holds (its released file is re-validated, not the bad landing file), and the verdict adds no line."""
+        day = data.draw(st.sampled_from(sorted(d for d in self.ingested
+                                               if decisions.batch_status(self.lake, d) == "released")))
+        STEPS["released_reruns"] += 1
+        validated = self.lake.validated("batches", day).read_bytes()
+        verdicts = [e for e in decisions.for_batch(self.lake, day) if e.get("kind") != "labels"]
+        ingest_batch(self.config, day)
+        ingest_labels(self.config, day)
+        assert decisions.batch_status(self.lake, day) == "released"
+        assert self.lake.validated("batches", day).read_bytes() == validated
+        assert [e for e in decisions.for_batch(self.lake, day) if e.get("kind") != "labels"] == verdicts
 
     @rule(day=st.sampled_from(DAYS))
     def a_challenger_is_registered(self, day: str) -> None:
@@ -354,6 +377,8 @@ def test_random_timelines_keep_the_invariants(template, tmp_path) -> None:
         max_examples=20, stateful_step_count=12, deadline=None, derandomize=True,
         suppress_health_check=list(HealthCheck)))
     print(f"\nstate machine: {STEPS['examples']} examples, {STEPS['steps']} checked steps, "
-          f"{time.monotonic() - started:.0f} s; re-checks: {RECHECKS}")
+          f"{STEPS['released_reruns']} reruns of released days, {time.monotonic() - started:.0f} s; "
+          f"re-checks: {RECHECKS}")
     assert STEPS["examples"] >= 20
+    assert STEPS["released_reruns"] >= 1, "no released day was rerun: that rule tested nothing"
     assert RECHECKS.get("retracted", 0) >= 1, f"no re-check met a retracted day: the rule is not exercised {RECHECKS}"

@@ -402,6 +402,9 @@ SMTP = {"host": "smtp.example.com", "sender": "mg@example.com", "recipients": ["
     ({"webhook": {"url": "hooks.example.com/x"}}, "notifications.webhook.url"),
     ({"webhook": {"url": "https://h/x", "token": "abc"}}, "token: secrets do not go in the config file"),
     ({"webhook": {"url": "https://h/x", "timeout": 0}}, "notifications.webhook.timeout"),
+    ({"webhook": {"url": "http://hooks.example.com/x"}},
+     "notifications.webhook.url: Value error, 'http://hooks.example.com/x' is plain http to hooks.example.com; use https"),
+    ({"webhook": {"url": "http://10.0.0.7:8080/x"}}, "notifications.webhook.url: Value error, 'http://10.0.0.7:8080/x' is plain"),
     ({"events": ["promotion"]}, "notifications.events.0"),
     ({"slack": {}}, "notifications.slack: unknown key"),
 ])
@@ -433,3 +436,86 @@ def test_the_commented_example_in_pipeline_yaml_is_valid(tmp_path) -> None:
     assert settings.smtp.password_env == "MODELGUARD_SMTP_PASSWORD" and settings.webhook.token_env
     for env_name in ("MODELGUARD_SMTP_PASSWORD", "MODELGUARD_WEBHOOK_TOKEN"):
         assert f"\n{env_name}=" in (PROJECT / ".env.example").read_text()
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]:9/x",
+                                 "https://hooks.example.com/x"])
+def test_plain_http_is_accepted_only_to_loopback(tmp_path, url: str) -> None:
+    assert _notifications(tmp_path, {"webhook": {"url": url}}).webhook.url == url
+
+
+class Redirector:
+    """An HTTP server on a loopback address that answers every request with `answer(handler)` and records
+    each request (method, path, headers, body)."""
+
+    def __init__(self, host: str, answer) -> None:
+        self.host, self.answer, self.requests = host, answer, []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _any(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.requests.append({"method": self.command, "path": self.path,
+                                          "headers": dict(self.headers), "body": body})
+                receiver.answer(self)
+
+            do_GET = do_POST = _any  # noqa: N815 - http.server's hook names
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _answer(status: int, location: str | None = None):
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        if location:
+            handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+    return answer
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_redirect_to_another_host_is_refused_and_the_token_never_follows(tmp_path, status: int) -> None:
+    elsewhere = Redirector("127.0.0.2", _answer(200))  # another host (Linux routes all of 127/8 to loopback)
+    hook = Redirector("127.0.0.1", _answer(status, elsewhere.url("/collect")))
+    try:
+        config = _config(tmp_path, webhook={"url": hook.url("/hooks/modelguard"), "token_env": "MG_TEST_HOOK_TOKEN"})
+        delivery = deliver(config, [decision_message(config, _quarantine())], environ={"MG_TEST_HOOK_TOKEN": "t0ken"})
+        assert len(hook.requests) == 1 and hook.requests[0]["headers"]["Authorization"] == "Bearer t0ken"
+        assert elsewhere.requests == [], "the request (and its Authorization header) followed to another host"
+        [(_, channel, error)] = delivery.failed
+        assert channel == "webhook" and f"redirected (HTTP {status}) to another host, 127.0.0.2:" in error
+        assert Outbox(Lake(config.storage_root)).pending(["webhook"])  # kept pending, not marked sent
+    finally:
+        hook.stop()
+        elsewhere.stop()
+
+
+def test_a_same_host_307_redirect_keeps_the_post_and_a_302_is_refused(tmp_path) -> None:
+    routes = {"/old": _answer(307, "/new"), "/moved": _answer(302, "/new"), "/new": _answer(200)}
+    hook = Redirector("127.0.0.1", lambda handler: routes[handler.path](handler))
+    try:
+        config = _config(tmp_path, webhook={"url": hook.url("/old")})
+        assert not deliver(config, [decision_message(config, _quarantine())], environ={}).failed
+        [first, second] = hook.requests
+        assert (first["path"], second["path"], second["method"]) == ("/old", "/new", "POST")
+        assert json.loads(second["body"])["event"] == "quarantine_batch"  # the payload was delivered
+
+        config = _config(tmp_path, webhook={"url": hook.url("/moved")})
+        [(_, _, error)] = deliver(config, [decision_message(config, _quarantine("2026-09-04"))], environ={}).failed
+        assert "HTTP 302, a redirect to http://127.0.0.1:" in error and "drops the POST body" in error
+        assert [r["path"] for r in hook.requests[2:]] == ["/moved"]  # not followed as a GET
+    finally:
+        hook.stop()

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from modelguard import model
+from modelguard import decisions, model
 from modelguard.config import CLASS_NAME, PipelineConfig, model_version_uri
 from modelguard.registry import ADOPTED_FROM_TAG, CHAMPION, Registry, RegistryUnavailable
 from modelguard.storage import Lake
@@ -56,12 +56,16 @@ def time_split(frame: pd.DataFrame, timestamp_column: str | None, holdout_share:
     return frame[days < cut_day], frame[days >= cut_day]
 
 
-def initialise(config: PipelineConfig, champion: str | None = None) -> dict:
+def initialise(config: PipelineConfig, champion: str | None = None, rebase_reference: bool = False) -> dict:
     """Build suites and profile from `reference/train.parquet`, train and register the first champion.
 
     With `champion` (default `model.champion`), a `models:/<name>/<version>` URI of the project's own
     registry, the first champion is that version, adopted as it is (not retrained) when the registered model
     has no champion yet; its baseline is its score on the same reference holdout.
+
+    Idempotent: once written, the reference profile and scores stay the first champion's (what drift and
+    output anomalies are judged against), whichever version serves now. `rebase_reference` rebuilds them
+    with the current champion, and records that with a line in the decision log.
     """
     source = champion or config.model.champion
     if source:
@@ -90,31 +94,55 @@ def initialise(config: PipelineConfig, champion: str | None = None) -> dict:
     reference_hash = model.data_hash(reference)
     current = registry.by_alias(CHAMPION)
     train, holdout = time_split(reference, config.model.timestamp_column, REFERENCE_HOLDOUT_SHARE)
-    if current is None:
+    first = current is None  # a first champion now: any profile in the lake is another model's
+    if first:
         version = _adopt(config, registry, source, holdout, reference_hash) if source \
             else _train_first(config, registry, train, holdout, reference_hash)
         registry.set_alias(CHAMPION, version)  # set last: the version is complete before it serves
         current = registry.by_alias(CHAMPION)
     adopted = registry.find_by_tag(ADOPTED_FROM_TAG, source) if source else None
-    estimator = registry.load(current.version)
+    kept = None if first else lake.read_json(lake.reference_profile)
+    rebased = bool(kept) and rebase_reference
+    if kept and lake.reference_scored.exists() and not rebase_reference:
+        profile = kept  # a rerun after a promotion keeps the drift references
+    else:
+        # the profiled version: the one an earlier init profiled (its scores file lost), else the champion
+        profiled = registry.get(kept["champion_version"]) if kept and not rebase_reference else current
+        if profiled is None:
+            raise ValueError(f"the reference profile names v{kept['champion_version']}, which the registry no "
+                             "longer has; run `modelguard init --rebase-reference` to profile the current champion")
+        profile = _profile(config, lake, registry.load(profiled.version), profiled, holdout, len(reference),
+                           reference_hash)
+        if rebased:
+            decisions.record(lake, batch_id=None, dag_id="modelguard_init", action="no_action",
+                             alert="reference_rebased", model_version=profiled.version,
+                             previous_reference=kept.get("champion_version"),
+                             reason=f"reference profile re-based on v{profiled.version} (was "
+                                    f"v{kept.get('champion_version')}) by `modelguard init --rebase-reference`")
+    return {"champion_version": current.version, "reference_rows": len(reference),
+            "adopted_from": current.tags.get(ADOPTED_FROM_TAG), "adopted": adopted.version if adopted else None,
+            "reference_version": profile["champion_version"], "reference_rebased": rebased, **profile["baseline"]}
+
+
+def _profile(config: PipelineConfig, lake: Lake, estimator, version, holdout: pd.DataFrame, rows: int,
+             reference_hash: str) -> dict:
+    """Score the reference holdout with `version` and write `reference/scored.parquet` and `profile.json`."""
     kind = task_kind(config.model)
     scored = holdout.copy()
     scores = model.predict_scores(estimator, config.model, holdout)
     scored["score"] = kind.summary(scores)  # what drift compares each day's champion scores with
     lake.write_parquet(scored, lake.reference_scored)
     profile = {
-        "rows": len(reference),
+        "rows": rows,
         "data_hash": reference_hash,
-        "champion_version": current.version,
+        "champion_version": version.version,
         # the champion's outputs on the holdout (e.g. predicted_positive_rate): what output anomalies are judged by
         "output": kind.output(pd.Series(kind.decision(scores))),
         **({"classes": list(config.model.classes)} if config.model.classes else {}),
-        "baseline": {k.removeprefix("metric_"): float(v) for k, v in current.tags.items() if k.startswith("metric_")},
+        "baseline": {k.removeprefix("metric_"): float(v) for k, v in version.tags.items() if k.startswith("metric_")},
     }
     lake.write_json(profile, lake.reference_profile)
-    return {"champion_version": current.version, "reference_rows": len(reference),
-            "adopted_from": current.tags.get(ADOPTED_FROM_TAG), "adopted": adopted.version if adopted else None,
-            **profile["baseline"]}
+    return profile
 
 
 def _metric_tags(metrics: dict[str, float]) -> dict[str, float]:

@@ -69,6 +69,9 @@ def init(
     champion: Annotated[str | None, typer.Option(
         help="Adopt this version as the first champion instead of training one: models:/NAME/VERSION, "
              "registered in the project's own MLflow registry (default: model.champion).")] = None,
+    rebase_reference: Annotated[bool, typer.Option(
+        "--rebase-reference", help="Re-profile the reference with the current champion (drift and output "
+        "anomalies are then judged against it); without it a rerun keeps the first champion's profile.")] = False,
 ) -> None:
     """Train (or adopt) and register the first champion; build expectation suites and the reference profile."""
     from modelguard.bootstrap import initialise
@@ -78,13 +81,19 @@ def init(
     try:
         with console.status(f"adopting {source} and building suites" if source
                             else "training the first champion and building suites"):
-            result = initialise(cfg, champion=champion)
+            result = initialise(cfg, champion=champion, rebase_reference=rebase_reference)
     except (ValueError, FileNotFoundError) as error:  # the reference, the config or the champion cannot be used
         console.print(f"[red]init: {error}[/red]")
         raise typer.Exit(2) from None
     adopted = f" adopted from {result['adopted_from']}" if result.get("adopted_from") else ""
     console.print(f"champion: {cfg.model.name} v{result['champion_version']}{adopted} "
                   f"({cfg.challenger.metric} {result.get(cfg.challenger.metric, float('nan')):.3f} on the reference holdout)")
+    if result["reference_rebased"]:
+        console.print(f"[yellow]reference profile re-based on v{result['reference_version']}: drift and output "
+                      "anomalies are judged against it from now on (a line in the decision log says so)[/yellow]")
+    elif result["reference_version"] != result["champion_version"]:
+        console.print(f"reference profile kept: v{result['reference_version']}'s (the first champion); "
+                      "--rebase-reference re-profiles it with the current champion")
     if source and result.get("adopted") is None:
         console.print(f"[yellow]{source} was not adopted: {cfg.model.name} already has a champion "
                       "(init adopts only into a registered model without one)[/yellow]")

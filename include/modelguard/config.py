@@ -7,6 +7,7 @@ keys, wrong types and features listed twice fail with a message that names the k
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -348,6 +349,17 @@ def _http_url(value: str | None) -> str | None:
     return value.rstrip("/")
 
 
+def _loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _no_inline_secret(data: Any, key: str, env_key: str) -> Any:
     # Secrets never live in the config file (it is committed and mounted everywhere): name a variable instead.
     if isinstance(data, dict) and key in data:
@@ -405,7 +417,13 @@ class WebhookConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        return _http_url(value)
+        value = _http_url(value)
+        parts = urlsplit(value)
+        if parts.scheme == "http" and not _loopback(parts.hostname):
+            # the payload (and the bearer token) would cross the network in clear text
+            raise ValueError(f"{value!r} is plain http to {parts.hostname}; use https (plain http only to "
+                             "loopback: localhost, 127.0.0.1, ::1)")
+        return value
 
     @field_validator("token_env")
     @classmethod

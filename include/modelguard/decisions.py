@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from modelguard.storage import Lake, atomic_path, to_jsonable
+from modelguard.storage import Lake, append_line, to_jsonable
 
 ACTIONS = (
     "accept_batch",
@@ -46,7 +46,10 @@ def read_decisions(lake: Lake) -> list[dict]:
     path = lake.decisions_log
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    raw = path.read_bytes()
+    # A line is written once its newline is: an unterminated tail is the write(2) of a writer killed inside
+    # it (never acknowledged, cut off by the next append), not a line. Every complete line must parse.
+    return [json.loads(line) for line in raw[: raw.rfind(b"\n") + 1].decode().splitlines() if line.strip()]
 
 
 def record(
@@ -79,9 +82,8 @@ def record(
         # quarantined on a rerun, then accepted again); any other decision is recorded once.
         if same and (entry["dag_id"] not in INGEST_DAGS or _latest_verdict(log, entry) is same[-1]):
             return same[-1]
-        log.append(entry)
-        with atomic_path(lake.decisions_log) as tmp:  # the whole log, then a rename: never a torn line
-            tmp.write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in log))
+        # appended, one write and an fsync: the lines already there are never rewritten (see append_line)
+        append_line(lake.decisions_log, json.dumps(entry, sort_keys=True))
     return entry
 
 

@@ -217,21 +217,48 @@ def check_file(lake: Lake, config: PipelineConfig, kind: str, batch_id: str, sou
     return result
 
 
+def _batch_verdict(lake: Lake, batch_id: str) -> dict | None:
+    """The latest ingest or release line about a day's batch file: the verdict that holds (as batch_status)."""
+    lines = [e for e in decisions.for_batch(lake, batch_id) if e.get("kind") != "labels"
+             and e.get("dag_id") in decisions.INGEST_DAGS]
+    return lines[-1] if lines else None
+
+
+def _released_file(lake: Lake, batch_id: str) -> Path | None:
+    """The file a released day's verdict rests on (its `fixed.*`, or the landing file replaced in place);
+    None for a day never released."""
+    released = any(e.get("dag_id") == "modelguard_release" and e["action"] == "accept_batch"
+                   and e.get("kind") != "labels" for e in decisions.for_batch(lake, batch_id))
+    return _release_source(lake, "batches", batch_id) if released else None
+
+
 def ingest_batch(config: PipelineConfig, batch_id: str) -> dict:
-    """Validate `landing/batches/<batch_id>.*`; record accept_batch or quarantine_batch."""
+    """Validate `landing/batches/<batch_id>.*`; record accept_batch or quarantine_batch.
+
+    A released day is validated from its released file, never from the bad landing file it replaced: a
+    rerun (a replay over the range, a cleared task, a backfill) keeps the release. A rerun reaching the
+    verdict that holds on the same file adds no line, so it notifies nobody; a changed verdict, or one on
+    a different file, is a new line (lines carry the file's `file_sha256`).
+    """
     lake = Lake(config.storage_root)
-    source = lake.landing("batches", batch_id)
+    released = _released_file(lake, batch_id)
+    source = released or lake.landing("batches", batch_id)
     if source is None:
         decisions.record(lake, batch_id=batch_id, dag_id=DAG_ID, action="no_action",
                          reason=f"no batch landed for {batch_id}", alert="missing_batch")
         return {"batch_id": batch_id, "status": "missing"}
+    digest = file_sha256(source)
     result = check_file(lake, config, "batches", batch_id, source)
     status = "accepted" if result.accepted else "quarantined"
-    decisions.record(
-        lake, batch_id=batch_id, dag_id=DAG_ID,
-        action="accept_batch" if result.accepted else "quarantine_batch", reason=_verdict_reason(result),
-        failed=[f["summary"] for f in result.failures], warnings=[w["summary"] for w in result.warnings],
-    )
+    action = "accept_batch" if result.accepted else "quarantine_batch"
+    last = _batch_verdict(lake, batch_id)
+    # None: a line from before batch files were fingerprinted (the same file, as far as the log can tell)
+    if last is None or last["action"] != action or last.get("file_sha256") not in (digest, None):
+        decisions.record(
+            lake, batch_id=batch_id, dag_id=DAG_ID, action=action, file_sha256=digest,
+            reason=(f"the released file {source.name}: " if released else "") + _verdict_reason(result),
+            failed=[f["summary"] for f in result.failures], warnings=[w["summary"] for w in result.warnings],
+        )
     return {"batch_id": batch_id, "status": status, "failures": len(result.failures),
             "warnings": len(result.warnings)}
 
@@ -313,9 +340,10 @@ def release_batch(config: PipelineConfig, batch_id: str) -> dict:
     """
     lake = Lake(config.storage_root)
     source = _release_source(lake, "batches", batch_id)
+    digest = file_sha256(source)
     result = check_file(lake, config, "batches", batch_id, source)
     decisions.record(
-        lake, batch_id=batch_id, dag_id="modelguard_release",
+        lake, batch_id=batch_id, dag_id="modelguard_release", file_sha256=digest,
         action="accept_batch" if result.accepted else "quarantine_batch",
         reason=("released from quarantine after re-validation of " + source.name) if result.accepted
         else f"release refused, still failing: {result.reason}",

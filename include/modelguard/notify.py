@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
+from urllib.parse import urlsplit
 
 from modelguard.config import PipelineConfig, SmtpConfig, WebhookConfig
 from modelguard.decisions import IDENTITY, read_decisions
@@ -238,14 +239,37 @@ def send_email(smtp: SmtpConfig, message: Message, password: str | None = None) 
         log.warning("SMTP server refused %s for %s", sorted(refused), message.subject)
 
 
+def _origin(url: str) -> tuple:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects stay on the webhook's own scheme, host and port (urllib's default follows them anywhere,
+    the Authorization header with them), and keep the POST: only 307/308 are followed, with the same body."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201 - urllib's hook
+        if _origin(newurl) != _origin(req.full_url) or code not in (307, 308):
+            fp.close()
+        if _origin(newurl) != _origin(req.full_url):
+            raise NotificationError(f"webhook redirected (HTTP {code}) to another host, {urlsplit(newurl).netloc}: "
+                                    "refused (the token never leaves the configured host); configure the final URL")
+        if code not in (307, 308):  # 301/302/303 turn the POST into a GET: the message would be dropped
+            raise NotificationError(f"webhook answered HTTP {code}, a redirect to {newurl} that drops the POST "
+                                    "body: refused; configure the final URL")
+        return urllib.request.Request(newurl, data=req.data, headers=dict(req.headers), method=req.get_method(),
+                                      origin_req_host=req.origin_req_host, unverifiable=True)
+
+
 def post_webhook(webhook: WebhookConfig, message: Message, token: str | None = None) -> None:
-    """POST the message's JSON payload; any status but 2xx (or no answer) raises."""
+    """POST the message's JSON payload; any status but 2xx (or no answer, or a redirect off the host) raises."""
     headers = {"Content-Type": "application/json", "User-Agent": "modelguard", **webhook.headers}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(webhook.url, data=json.dumps(message.payload).encode(), headers=headers,
                                      method="POST")
-    with urllib.request.urlopen(request, timeout=webhook.timeout) as response:  # raises HTTPError on >= 400
+    opener = urllib.request.build_opener(_SameOriginRedirects())
+    with opener.open(request, timeout=webhook.timeout) as response:  # raises HTTPError on >= 400
         if not 200 <= response.status < 300:
             raise NotificationError(f"webhook answered HTTP {response.status}")
 

@@ -70,10 +70,30 @@ def iter_chunks(path: Path, columns: list[str], rows: int = 100_000) -> Iterator
         yield batch.to_pandas()
 
 
+def fsync_dir(folder: Path) -> None:
+    """Make a folder's entries (a file created or renamed into it) survive a power loss."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temp path next to `target`; on success it is renamed over `target`, unless the caller
-    removed it (a write it decided not to make)."""
+    removed it (a write it decided not to make).
+
+    Durable: the temp file's data reach the disk before the rename, and the folder's entry after it, so a
+    power loss leaves the old file or the new one, never an empty or half-written one."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
@@ -81,9 +101,42 @@ def atomic_path(target: Path) -> Iterator[Path]:
     try:
         yield tmp_path
         if tmp_path.exists():
+            _fsync_file(tmp_path)
             os.replace(tmp_path, target)
+            fsync_dir(target.parent)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line to `path` durably, in one write: the caller holds the file's lock.
+
+    O_APPEND and a single write(2) per line; fsync before returning, and the folder too when the file is
+    created. A writer killed inside its write(2) can leave at most an unterminated tail (the kernel copies
+    a write page by page); that line was never acknowledged, and the next append cuts it off first, so
+    the file holds whole lines only."""
+    data = (line.rstrip("\n") + "\n").encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    created = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        if size:
+            with open(path, "rb") as handle:
+                handle.seek(size - 1)
+                if handle.read(1) != b"\n":  # a torn tail of a killed writer: keep only whole lines
+                    handle.seek(0)
+                    whole = handle.read().rfind(b"\n") + 1
+                    os.ftruncate(fd, whole)
+        written = os.write(fd, data)
+        if written != len(data):  # a full disk: never leave a torn line behind
+            os.ftruncate(fd, os.fstat(fd).st_size - written)
+            raise OSError(f"could not append to {path}: wrote {written} of {len(data)} bytes")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if created:
+        fsync_dir(path.parent)
 
 
 class Lake:
