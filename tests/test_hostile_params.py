@@ -85,9 +85,14 @@ def test_score_with_a_path_for_batch_id_keeps_the_reference(pipeline) -> None:
     from airflow.exceptions import ParamValidationError
 
     reference = pipeline.lake.reference_train.read_bytes()
-    with pytest.raises(ParamValidationError, match="batch_id"):
+    try:
         pipeline.dags["modelguard_score"].test(run_conf={"batch_id": "../reference/train"})
+        refusal = None
+    except ParamValidationError as error:
+        refusal = str(error)
+    assert pipeline.lake.reference_train.exists(), "the run deleted reference/train.parquet"
     assert pipeline.lake.reference_train.read_bytes() == reference
+    assert refusal and "batch_id" in refusal and "../reference/train" in refusal, refusal
 
 
 @pytest.mark.parametrize("bad", HOSTILE)
