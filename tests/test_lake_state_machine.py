@@ -5,7 +5,9 @@ and a real MLflow registry (SQLite store), with the invariants checked after eve
 
 - exactly one champion, and the decision log explains it (the first champion, or a promote/rollback line);
 - every ingested day's file has one verdict, with a line: accepted (or released) xor quarantined;
-- no decision line is ever lost or rewritten between two steps.
+- no decision line is ever lost or rewritten between two steps;
+- a malformed `batch_id` (a path, an impossible or non-canonical date, a Param after today) is refused by
+  every entry point, and leaves every lake file and the registry's aliases as they were.
 """
 
 from __future__ import annotations
@@ -32,16 +34,29 @@ from hypothesis.stateful import (
 
 from modelguard import decisions, model
 from modelguard.bootstrap import initialise
+from modelguard.challenge import challenge
 from modelguard.config import load_config
+from modelguard.dag_support import batch_ids_from
 from modelguard.ingest import ingest_batch, ingest_labels, release_batch
-from modelguard.promote import promote
+from modelguard.promote import promote, rollback
 from modelguard.registry import CHAMPION, PENDING_MOVE_TAG, Registry
+from modelguard.score import score_batch
 from modelguard.simulate import simulate
 from modelguard.storage import Lake
 from tests.conftest import write_config
+from tests.test_hostile_params import lake_files
 
 DAYS = [f"2026-09-0{d}" for d in range(1, 7)]
 STEPS = {"examples": 0, "steps": 0, "seconds": 0.0}
+# What a hostile trigger may send as batch_id; the last is a valid date, refused only as a Param (after today).
+MALFORMED = ["../reference/train", "../metrics/performance", "/etc/passwd", "2026-13-45", "20260901", "2026-W36-2",
+             "2026-09-01/../../decisions"]
+ENTRY_POINTS = {
+    "ingest": ingest_batch, "labels": ingest_labels, "release": release_batch, "score": score_batch,
+    "challenge": lambda config, day: challenge(config, day, trigger="manual"), "promote": promote,
+    "rollback": rollback, "lake": lambda config, day: Lake(config.storage_root).predictions(day),
+    "param": lambda config, day: batch_ids_from({"params": {"batch_id": day}}),
+}
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +175,18 @@ class Pipeline(RuleBasedStateMachine):
         if others:
             self.registry.set_alias(CHAMPION, data.draw(st.sampled_from(others)))
             self.moved_by_hand = True
+
+    @rule(bad=st.sampled_from([*MALFORMED, "2099-01-01"]), entry=st.sampled_from(sorted(ENTRY_POINTS)))
+    def a_malformed_param_reaches_an_entry_point(self, bad: str, entry: str) -> None:
+        """Past the Param's schema (a harness calling the domain, a scheduler without it): refused, nothing moves."""
+        if bad == "2099-01-01" and entry != "param":
+            return  # a date: only a person's request is held to today (a timeline may lie anywhere)
+        before, aliases = lake_files(self.lake.root), self.registry.aliases()
+        with pytest.raises(ValueError, match="batch_id") as refused:
+            ENTRY_POINTS[entry](self.config, bad)
+        assert repr(bad) in str(refused.value) or bad in str(refused.value)
+        assert lake_files(self.lake.root) == before, f"{entry}({bad!r}) changed the lake"
+        assert self.registry.aliases() == aliases
 
     @precondition(lambda self: bool(self.ingested))
     @rule()

@@ -23,7 +23,7 @@ from modelguard.registry import (
     Registry,
     initial_champion,
 )
-from modelguard.storage import Lake
+from modelguard.storage import Lake, parse_batch_id
 
 PROMOTE_DAG_ID = "modelguard_promote"
 # Version tags that mark a person's registry action as handled, so it is acted on (and logged) once.
@@ -160,6 +160,7 @@ def _check_gates(registry: Registry, version: str, force: bool) -> None:
 def promote(config: PipelineConfig, batch_id: str, version: str | None = None, force: bool = False,
             by: str = "modelguard") -> dict:
     """Promote `version` (manual), else apply an approval made in the registry, else auto-promote."""
+    parse_batch_id(batch_id)  # a batch day, refused before the registry or the log is touched
     lake = Lake(config.storage_root)
     repaired = repair(config)
     registry = Registry(config)
@@ -274,6 +275,7 @@ def registry_requests(config: PipelineConfig) -> list[dict]:
 def rollback(config: PipelineConfig, batch_id: str, version: str | None = None, by: str = "modelguard") -> dict:
     """Restore `version` (manual) or, if today's assessment asks for it, the version its guardrail found
     better (`previous_champion`, or an earlier champion when the concept went back further)."""
+    parse_batch_id(batch_id)  # a batch day, refused before the registry or the log is touched
     lake = Lake(config.storage_root)
     repair(config)
     registry = Registry(config)
