@@ -47,7 +47,7 @@ from tests.conftest import write_config
 from tests.test_hostile_params import lake_files
 
 DAYS = [f"2026-09-0{d}" for d in range(1, 7)]
-STEPS = {"examples": 0, "steps": 0, "seconds": 0.0}
+STEPS = {"examples": 0, "steps": 0, "seconds": 0.0, "refused": 0}
 # What a hostile trigger may send as batch_id; the last is a valid date, refused only as a Param (after today).
 MALFORMED = ["../reference/train", "../metrics/performance", "/etc/passwd", "2026-13-45", "20260901", "2026-W36-2",
              "2026-09-01/../../decisions"]
@@ -187,6 +187,7 @@ class Pipeline(RuleBasedStateMachine):
         assert repr(bad) in str(refused.value) or bad in str(refused.value)
         assert lake_files(self.lake.root) == before, f"{entry}({bad!r}) changed the lake"
         assert self.registry.aliases() == aliases
+        STEPS["refused"] += 1
 
     @precondition(lambda self: bool(self.ingested))
     @rule()
@@ -231,5 +232,5 @@ def test_random_timelines_keep_the_invariants(template, tmp_path) -> None:
         max_examples=20, stateful_step_count=12, deadline=None, derandomize=True,
         suppress_health_check=list(HealthCheck)))
     print(f"\nstate machine: {STEPS['examples']} examples, {STEPS['steps']} checked steps, "
-          f"{time.monotonic() - started:.0f} s")
-    assert STEPS["examples"] >= 20
+          f"{STEPS['refused']} malformed Params refused, {time.monotonic() - started:.0f} s")
+    assert STEPS["examples"] >= 20 and STEPS["refused"] > 0
