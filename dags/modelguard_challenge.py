@@ -5,9 +5,9 @@ from __future__ import annotations
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
 from modelguard.dag_support import (
-    BATCH_ID_PARAM_DOC,
     DEFAULT_ARGS,
     RETRAIN_REQUESTED,
+    batch_id_param,
     batch_ids_from,
     start_date,
 )
@@ -22,7 +22,7 @@ from modelguard.dag_support import (
     default_args=DEFAULT_ARGS,
     tags=["modelguard", "challenger", "retrain"],
     params={
-        "batch_id": Param(None, type=["null", "string"], description=BATCH_ID_PARAM_DOC),
+        "batch_id": batch_id_param(),
         "trigger": Param(None, type=["null", "string"],
                          description="Force a challenger now (e.g. 'manual'); empty: only if the assessment asks."),
     },

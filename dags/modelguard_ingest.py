@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, Param, PokeReturnValue, dag, get_current_context, task
+from airflow.sdk import Asset, PokeReturnValue, dag, get_current_context, task
 
 from modelguard.batch_days import poke_seconds, wall_duration
 from modelguard.dag_support import (
-    BATCH_ID_PARAM_DOC,
     DEFAULT_ARGS,
     INGESTED,
     announce,
     batch_id_from,
+    batch_id_param,
     batch_timetable,
     is_scheduled,
     schedule_config,
@@ -29,7 +29,7 @@ SCHEDULE = schedule_config()
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["modelguard", "ingest", "data-quality"],
-    params={"batch_id": Param(None, type=["null", "string"], description=BATCH_ID_PARAM_DOC)},
+    params={"batch_id": batch_id_param()},
     doc_md=__doc__ + "\n\nA scheduled run waits for the day's file until `schedule.batch_deadline` after the day "
     "ends, then records `missing_batch`. A file that lands later: trigger with its `batch_id`, or backfill the "
     "range. Quarantined batches land in `quarantine/<batch_id>/` with `reason.json` and `report.html`.",

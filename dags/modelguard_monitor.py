@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Asset, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from modelguard.dag_support import (
     ASSESSED,
-    BATCH_ID_PARAM_DOC,
     DEFAULT_ARGS,
     RETRAIN_REQUESTED,
     ROLLBACK_REQUESTED,
     SCORED,
     announce,
+    batch_id_param,
     batch_ids_from,
     start_date,
 )
@@ -26,7 +26,7 @@ from modelguard.dag_support import (
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["modelguard", "monitor", "drift"],
-    params={"batch_id": Param(None, type=["null", "string"], description=BATCH_ID_PARAM_DOC)},
+    params={"batch_id": batch_id_param()},
     doc_md=__doc__ + "\n\nReports: `reports/<batch_id>/drift.html` (Evidently) and `assessment.json`. "
     "A run triggered by several scoring events assesses every day they carry, oldest first.",
 )

@@ -7,12 +7,13 @@ from airflow.sdk import Asset, AssetWatcher, Param, dag, get_current_context, ta
 from modelguard.approval_watch import APPROVALS_ASSET, RegistryApprovalTrigger
 from modelguard.dag_support import (
     ASSESSED,
-    BATCH_ID_PARAM_DOC,
     DEFAULT_ARGS,
+    batch_id_param,
     batch_ids_from,
     schedule_config,
     start_date,
     triggering_user,
+    version_param,
 )
 from modelguard.pools import REGISTRY_POOL
 
@@ -32,9 +33,8 @@ REGISTRY_REQUESTS = Asset(APPROVALS_ASSET, watchers=[AssetWatcher(
     default_args=DEFAULT_ARGS,
     tags=["modelguard", "promote", "registry"],
     params={
-        "batch_id": Param(None, type=["null", "string"], description=BATCH_ID_PARAM_DOC),
-        "version": Param(None, type=["null", "string", "integer"],
-                         description="Version to promote now. Empty: apply approvals made in the registry."),
+        "batch_id": batch_id_param(),
+        "version": version_param("Version to promote now. Empty: apply approvals made in the registry."),
         "force": Param(False, type="boolean", description="Promote even if the version lost its comparison."),
     },
     doc_md=__doc__ + "\n\nGates: the version exists, loads, and passed its comparison unless forced. "

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Asset, dag, get_current_context, task
 
 from modelguard.dag_support import (
-    BATCH_ID_PARAM_DOC,
     DEFAULT_ARGS,
     ROLLBACK_REQUESTED,
+    batch_id_param,
     batch_ids_from,
     start_date,
     triggering_user,
+    version_param,
 )
 from modelguard.pools import REGISTRY_POOL
 
@@ -24,9 +25,8 @@ from modelguard.pools import REGISTRY_POOL
     default_args=DEFAULT_ARGS,
     tags=["modelguard", "rollback", "registry"],
     params={
-        "batch_id": Param(None, type=["null", "string"], description=BATCH_ID_PARAM_DOC),
-        "version": Param(None, type=["null", "string", "integer"],
-                         description="Version to restore now. Empty: roll back only if the day's guardrail failed."),
+        "batch_id": batch_id_param(),
+        "version": version_param("Version to restore now. Empty: roll back only if the day's guardrail failed."),
     },
     doc_md=__doc__,
 )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Asset, dag, get_current_context, task
 
 from modelguard.dag_support import (
-    BATCH_ID_PARAM_DOC,
     DEFAULT_ARGS,
     INGESTED,
     SCORED,
     announce,
+    batch_id_param,
     batch_ids_from,
     start_date,
 )
@@ -23,7 +23,7 @@ from modelguard.dag_support import (
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["modelguard", "score", "shadow"],
-    params={"batch_id": Param(None, type=["null", "string"], description=BATCH_ID_PARAM_DOC)},
+    params={"batch_id": batch_id_param()},
     doc_md=__doc__ + "\n\nA run triggered by several ingest events (coalesced) scores every day they carry.",
 )
 def modelguard_score():

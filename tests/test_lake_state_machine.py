@@ -11,6 +11,8 @@ and a real MLflow registry (SQLite store), with the invariants checked after eve
   however eagerly people approve and however often the champion moves on one day.
 - a challenger's judged sequence only grows (what was judged stays its prefix); a re-check never fails, and
   one that finds a judged day retracted ends the evaluation, so the policy stops asking for re-checks.
+- a malformed `batch_id` (a path, an impossible or non-canonical date, a Param after today) is refused by
+  every entry point, and leaves every lake file and the registry's aliases as they were.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ from hypothesis.stateful import (
 
 from modelguard import decisions, model
 from modelguard.bootstrap import initialise
-from modelguard.challenge import _take_challenger_alias, recheck
+from modelguard.challenge import _take_challenger_alias, challenge, recheck
 from modelguard.config import load_config
+from modelguard.dag_support import batch_ids_from
 from modelguard.ingest import ingest_batch, ingest_labels, release_batch
 from modelguard.performance import labelled_batch_ids
 from modelguard.policy_state import build_state
@@ -48,10 +51,20 @@ from modelguard.score import score_batch
 from modelguard.simulate import simulate
 from modelguard.storage import Lake
 from tests.conftest import write_config
+from tests.test_hostile_params import lake_files
 
 DAYS = [f"2026-09-0{d}" for d in range(1, 7)]
-STEPS = {"examples": 0, "steps": 0, "seconds": 0.0, "released_reruns": 0}
+STEPS = {"examples": 0, "steps": 0, "seconds": 0.0, "released_reruns": 0, "refused": 0}
 RECHECKS: dict[str, int] = {}  # what the re-checks found, over all examples
+# What a hostile trigger may send as batch_id; the last is a valid date, refused only as a Param (after today).
+MALFORMED = ["../reference/train", "../metrics/performance", "/etc/passwd", "2026-13-45", "20260901", "2026-W36-2",
+             "2026-09-01/../../decisions"]
+ENTRY_POINTS = {
+    "ingest": ingest_batch, "labels": ingest_labels, "release": release_batch, "score": score_batch,
+    "challenge": lambda config, day: challenge(config, day, trigger="manual"), "promote": promote,
+    "rollback": rollback, "lake": lambda config, day: Lake(config.storage_root).predictions(day),
+    "param": lambda config, day: batch_ids_from({"params": {"batch_id": day}}),
+}
 
 
 @pytest.fixture(scope="module")
@@ -311,6 +324,19 @@ class Pipeline(RuleBasedStateMachine):
         if challenger is None or challenger.approval != "evaluating":
             self.undecided = None
 
+    @rule(bad=st.sampled_from([*MALFORMED, "2099-01-01"]), entry=st.sampled_from(sorted(ENTRY_POINTS)))
+    def a_malformed_param_reaches_an_entry_point(self, bad: str, entry: str) -> None:
+        """Past the Param's schema (a harness calling the domain, a scheduler without it): refused, nothing moves."""
+        if bad == "2099-01-01" and entry != "param":
+            return  # a date: only a person's request is held to today (a timeline may lie anywhere)
+        before, aliases = lake_files(self.lake.root), self.registry.aliases()
+        with pytest.raises(ValueError, match="batch_id") as refused:
+            ENTRY_POINTS[entry](self.config, bad)
+        assert repr(bad) in str(refused.value) or bad in str(refused.value)
+        assert lake_files(self.lake.root) == before, f"{entry}({bad!r}) changed the lake"
+        assert self.registry.aliases() == aliases
+        STEPS["refused"] += 1
+
     @precondition(lambda self: bool(self.ingested))
     @rule()
     def nothing(self) -> None:
@@ -377,8 +403,8 @@ def test_random_timelines_keep_the_invariants(template, tmp_path) -> None:
         max_examples=20, stateful_step_count=12, deadline=None, derandomize=True,
         suppress_health_check=list(HealthCheck)))
     print(f"\nstate machine: {STEPS['examples']} examples, {STEPS['steps']} checked steps, "
-          f"{STEPS['released_reruns']} reruns of released days, {time.monotonic() - started:.0f} s; "
-          f"re-checks: {RECHECKS}")
-    assert STEPS["examples"] >= 20
+          f"{STEPS['released_reruns']} reruns of released days, {STEPS['refused']} malformed Params refused, "
+          f"{time.monotonic() - started:.0f} s; re-checks: {RECHECKS}")
+    assert STEPS["examples"] >= 20 and STEPS["refused"] > 0
     assert STEPS["released_reruns"] >= 1, "no released day was rerun: that rule tested nothing"
     assert RECHECKS.get("retracted", 0) >= 1, f"no re-check met a retracted day: the rule is not exercised {RECHECKS}"

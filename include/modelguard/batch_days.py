@@ -9,11 +9,57 @@ Light on purpose: DAG files import it at parse time.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 from modelguard.config import ScheduleConfig
 
 DAY = dt.timedelta(days=1)
+_CANONICAL_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Set by `modelguard replay` while it runs a day's cycle: that day is "today" for its runs' `batch_id` Param (a
+# simulated timeline may lie anywhere on the calendar). Only a process's own environment sets it, never a conf.
+REPLAY_DAY_ENV = "MODELGUARD_REPLAY_DAY"
+
+
+def parse_batch_id(batch_id: object) -> dt.date:
+    """A batch id is a batch day written YYYY-MM-DD, and nothing else. The canonical form only: Python 3.11's
+    `date.fromisoformat` also reads `20261001` and `2026-W40-1`, which would name other files than the day's."""
+    if isinstance(batch_id, str) and _CANONICAL_DAY.fullmatch(batch_id):
+        try:
+            return dt.date.fromisoformat(batch_id)
+        except ValueError:
+            pass
+    raise ValueError(f"batch_id must be a date YYYY-MM-DD, got {batch_id!r}")
+
+
+def is_batch_id(value: object) -> bool:
+    """Does `value` name a batch day (YYYY-MM-DD)?"""
+    try:
+        parse_batch_id(value)
+    except ValueError:
+        return False
+    return True
+
+
+def requested_day(value: object, now: dt.datetime, schedule: ScheduleConfig, name: str = "Param batch_id",
+                  today: dt.date | None = None) -> str:
+    """A day a person asked for (a DAG's `batch_id` Param, a CLI argument): a batch day that has begun at `now`.
+
+    A later day is refused: its files cannot have landed, and acting on it would, e.g., expire every pending
+    approval. Days from data intervals, asset events and the lake are not checked here (a simulated timeline
+    may lie anywhere on the calendar). `today` overrides the clock (a replay's day).
+    """
+    try:
+        day = parse_batch_id(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a date YYYY-MM-DD, got {value!r}; nothing was done") from None
+    clock = ("in the replay" if today else "on the rehearsal's clock" if schedule.rehearsal
+             else f"in {schedule.timezone}")
+    today = today or day_at(now, schedule)
+    if day > today:
+        raise ValueError(f"{name} {value} is after today ({today.isoformat()} {clock}): a day is processed only "
+                         "once it has begun; nothing was done")
+    return str(value)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -176,10 +176,16 @@ def release(batch_id: str, config: ConfigOption = None,
     """Re-validate a quarantined batch (or, with --labels, label file) from its fixed file
     (quarantine/[labels/]<id>/fixed.* or landing) through the modelguard_release DAG and, if it passes,
     run the rest of that day's cycle on it."""
+    from modelguard.batch_days import requested_day
     from modelguard.replay import ReplayError
     from modelguard.replay import release as run
 
     cfg = _config(config)
+    try:  # a day that has begun, YYYY-MM-DD: refused before anything is touched
+        requested_day(batch_id, dt.datetime.now(dt.UTC), cfg.schedule, name="release DAY")
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
     try:
         result = run(cfg, batch_id, labels=labels)
     except (ReplayError, FileNotFoundError) as error:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from modelguard.batch_days import day_of_interval, latest_complete_day, scale
+from modelguard.batch_days import REPLAY_DAY_ENV, day_of_interval, latest_complete_day, requested_day, scale
 from modelguard.config import ScheduleConfig, load_config
 from modelguard.notifiers import DecisionNotifier, TaskFailureNotifier
+
+if TYPE_CHECKING:
+    from airflow.sdk import Param
 
 
 @functools.cache
@@ -44,8 +47,28 @@ ASSESSED = "modelguard://lake/reports/assessment"
 RETRAIN_REQUESTED = "modelguard://policy/retrain"
 ROLLBACK_REQUESTED = "modelguard://policy/rollback"
 
-BATCH_ID_PARAM_DOC = ("Day to process, YYYY-MM-DD. Empty: a scheduled run takes the day its data interval covers, "
-                      "an asset-triggered run every day its events carry, a manual run the latest complete day.")
+BATCH_ID_PARAM_DOC = ("Day to process, YYYY-MM-DD (not after today). Empty: a scheduled run takes the day its data "
+                      "interval covers, an asset-triggered run every day its events carry, a manual run the latest "
+                      "complete day.")
+
+
+def batch_id_param(description: str = BATCH_ID_PARAM_DOC, required: bool = False) -> Param:
+    """Every DAG's `batch_id` Param: a date in its JSON schema, so Airflow refuses anything else (`../x`,
+    `2026-13-45`) when the run is triggered (REST 400, UI form, dag.test), before any task runs. Airflow
+    checks `format: date` with jsonschema's FormatChecker; the pattern holds even for a validator without one."""
+    from airflow.sdk import Param
+
+    schema = {"type": "string" if required else ["null", "string"], "format": "date",
+              "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "description": description}
+    return Param(**schema) if required else Param(None, **schema)
+
+
+def version_param(description: str) -> Param:
+    """A registered model version Param: empty or a positive whole number (as a string or an integer)."""
+    from airflow.sdk import Param
+
+    return Param(None, type=["null", "string", "integer"], pattern=r"^[1-9][0-9]*$", minimum=1,
+                 description=description)
 
 
 def batch_timetable():
@@ -92,15 +115,27 @@ def _event_batch_ids(context: dict) -> list[str]:
     return sorted(days)
 
 
+def _param_day(context: dict, now: dt.datetime | None) -> str | None:
+    """The `batch_id` Param, if given: a date that is not after today, else a ValueError naming the Param
+    (raised by the run's first task, before anything is touched)."""
+    value = (context.get("params") or {}).get("batch_id")
+    if value is None or value == "":
+        return None
+    replayed = os.environ.get(REPLAY_DAY_ENV)
+    return requested_day(value, now or dt.datetime.now(dt.UTC), schedule_config(),
+                         today=dt.date.fromisoformat(replayed) if replayed and now is None else None)
+
+
 def batch_id_from(context: dict, now: dt.datetime | None = None) -> str:
     """The one day a run of a time-scheduled or manual DAG is about.
 
-    The `batch_id` Param wins; a scheduled or backfill run takes the day its data interval covers;
-    any other run (manual without the Param) the latest complete day at `now`.
+    The `batch_id` Param wins (refused if it is no date, or a day after today); a scheduled or backfill
+    run takes the day its data interval covers; any other run (manual without the Param) the latest
+    complete day at `now`.
     """
-    params = context.get("params") or {}
-    if params.get("batch_id"):
-        return str(params["batch_id"])
+    day = _param_day(context, now)
+    if day:
+        return day
     schedule = schedule_config()
     interval_start = context.get("data_interval_start")
     if _run_type(context) in ("scheduled", "backfill") and interval_start is not None:
@@ -114,9 +149,9 @@ def batch_id_from(context: dict, now: dt.datetime | None = None) -> str:
 def batch_ids_from(context: dict, now: dt.datetime | None = None) -> list[str]:
     """Every day a run is about, oldest first: the Param, else every day its triggering asset events
     carry (events coalesce when several land before the run starts), else as `batch_id_from`."""
-    params = context.get("params") or {}
-    if params.get("batch_id"):
-        return [str(params["batch_id"])]
+    day = _param_day(context, now)
+    if day:
+        return [day]
     return _event_batch_ids(context) or [batch_id_from(context, now)]
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from modelguard.storage import Lake, append_line, to_jsonable
+from modelguard.storage import Lake, append_line, parse_batch_id, to_jsonable
 
 ACTIONS = (
     "accept_batch",
@@ -66,6 +66,8 @@ def record(
     that stands for it (the earlier one when it was already there)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown decision action {action!r}; expected one of {', '.join(ACTIONS)}")
+    if batch_id is not None:
+        parse_batch_id(batch_id)  # a line is about a batch day (or none): never `../x`
     entry = {
         "batch_id": batch_id,
         "dag_id": dag_id,

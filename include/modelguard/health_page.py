@@ -19,7 +19,7 @@ from urllib.parse import quote
 from modelguard import decisions
 from modelguard.config import PipelineConfig
 from modelguard.registry import ALIASES, CHAMPION, version_url
-from modelguard.storage import Lake
+from modelguard.storage import Lake, is_batch_id
 
 DEFAULT_MLFLOW_UI = "http://127.0.0.1:5000"
 INCIDENTS = ("quarantine_batch", "drift_alert", "performance_alert", "rollback")
@@ -198,7 +198,8 @@ def _batches(lake: Lake, log: list[dict]) -> list[dict]:
     ids = set(lake.landed_ids("batches")) | {e["batch_id"] for e in log if e.get("batch_id")}
     for folder in (lake.root / "reports", lake.root / "quarantine"):
         if folder.is_dir():
-            ids |= {p.name for p in folder.iterdir() if p.is_dir() and p.name[:1].isdigit()}
+            ids |= {p.name for p in folder.iterdir() if p.is_dir()}
+    ids = {i for i in ids if is_batch_id(i)}  # a stray folder or an old log line naming no day is no row
     rows = []
     for batch_id in sorted(ids, reverse=True):
         entries = [e for e in log if e.get("batch_id") == batch_id]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from modelguard import decisions
-from modelguard.batch_days import batch_clock
+from modelguard.batch_days import batch_clock, parse_batch_id
 from modelguard.config import PipelineConfig
 from modelguard.storage import Lake, atomic_path
 from modelguard.suites import batch_parameters, csv_dtypes
@@ -277,6 +277,7 @@ def ingest_labels(config: PipelineConfig, batch_id: str) -> dict:
     quarantined until its release); they are checked on the first run after it is. A replaced or
     corrected label file (new content) is checked again and gets its own line.
     """
+    parse_batch_id(batch_id)  # the run's day, refused before any label file is read
     lake = Lake(config.storage_root)
     accepted, quarantined, waiting = [], [], []
     for label_id in lake.landed_ids("labels"):

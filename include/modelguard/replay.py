@@ -9,6 +9,7 @@ requested on an earlier day, as a person would in the MLflow UI.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -16,9 +17,10 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from modelguard.batch_days import REPLAY_DAY_ENV, parse_batch_id
 from modelguard.config import PACKAGE_ROOT, PipelineConfig
 from modelguard.pools import ensure_pools
 from modelguard.runtime import quiet_libraries
@@ -68,7 +70,7 @@ def ensure_metadata_db(home: Path) -> None:
 
 
 def days_between(start: str, end: str) -> list[str]:
-    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    first, last = parse_batch_id(start), parse_batch_id(end)  # YYYY-MM-DD only: the days name lake files
     if last < first:
         raise ValueError(f"--end {end} is before --start {start}")
     return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
@@ -111,6 +113,20 @@ def _state(obj) -> str:
     return str(getattr(obj.state, "value", obj.state))
 
 
+@contextlib.contextmanager
+def _replaying(batch_id: str) -> Iterator[None]:
+    """The replayed day is "today" for its runs' `batch_id` Param (a simulated timeline may lie in the future)."""
+    previous = os.environ.get(REPLAY_DAY_ENV)
+    os.environ[REPLAY_DAY_ENV] = batch_id
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(REPLAY_DAY_ENV, None)
+        else:
+            os.environ[REPLAY_DAY_ENV] = previous
+
+
 def _run_cycle(dags: dict, first: str, batch_id: str, home: Path, run_conf: dict | None = None) -> tuple[dict, dict]:
     """Run `first` for the day, then every DAG its asset events start, and theirs, each once.
 
@@ -124,7 +140,8 @@ def _run_cycle(dags: dict, first: str, batch_id: str, home: Path, run_conf: dict
         dag_id = queue.pop(0)
         dag = dags[dag_id]
         started = time.perf_counter()
-        run = dag.test(logical_date=pendulum.parse(batch_id), run_conf={"batch_id": batch_id, **(run_conf or {})})
+        with _replaying(batch_id):
+            run = dag.test(logical_date=pendulum.parse(batch_id), run_conf={"batch_id": batch_id, **(run_conf or {})})
         seconds[dag_id] = round(time.perf_counter() - started, 2)
         states[dag_id] = _state(run)
         instances = run.get_task_instances()

@@ -25,15 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from modelguard.batch_days import is_batch_id, parse_batch_id
+
 BATCH_SUFFIXES = (".parquet", ".csv")
-
-
-def parse_batch_id(batch_id: str) -> dt.date:
-    """A batch id is a batch day, YYYY-MM-DD; anything else is refused."""
-    try:
-        return dt.date.fromisoformat(batch_id)
-    except (TypeError, ValueError):
-        raise ValueError(f"batch_id must be a date YYYY-MM-DD, got {batch_id!r}") from None
 
 
 def to_jsonable(value: Any) -> Any:
@@ -139,11 +133,23 @@ def append_line(path: Path, line: str) -> None:
         fsync_dir(path.parent)
 
 
+def _day_stems(folder: Path) -> list[str]:
+    """The batch days of a folder's `<day>.parquet` files."""
+    return sorted(p.stem for p in folder.glob("*.parquet") if is_batch_id(p.stem)) if folder.is_dir() else []
+
+
 class Lake:
     """Paths and atomic reads/writes of the batch lake rooted at `root`."""
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
+
+    @staticmethod
+    def _day(batch_id: str) -> str:
+        """The one guard of every path named by a batch id: a batch day (YYYY-MM-DD) or a ValueError naming
+        the value. Anything else (`../reference/train`, `/etc/passwd`) would name a file outside the day's."""
+        parse_batch_id(batch_id)
+        return batch_id
 
     # --- paths -------------------------------------------------------------------------------
     @property
@@ -165,7 +171,7 @@ class Lake:
     def landing(self, kind: str, batch_id: str) -> Path | None:
         """The landed file of a batch (`kind` is batches or labels), parquet preferred over CSV."""
         for suffix in BATCH_SUFFIXES:
-            path = self.root / "landing" / kind / f"{batch_id}{suffix}"
+            path = self.root / "landing" / kind / f"{self._day(batch_id)}{suffix}"
             if path.exists():
                 return path
         return None
@@ -174,28 +180,28 @@ class Lake:
         folder = self.root / "landing" / kind
         if not folder.is_dir():
             return []
-        return sorted({p.stem for p in folder.iterdir() if p.suffix in BATCH_SUFFIXES})
+        # only day-named files are batches: a stray `notes.csv` is no day (and no path is built from it)
+        return sorted({p.stem for p in folder.iterdir() if p.suffix in BATCH_SUFFIXES and is_batch_id(p.stem)})
 
     def validated(self, kind: str, batch_id: str) -> Path:
-        return self.root / "validated" / kind / f"{batch_id}.parquet"
+        return self.root / "validated" / kind / f"{self._day(batch_id)}.parquet"
 
     def validated_ids(self, kind: str) -> list[str]:
         folder = self.root / "validated" / kind
-        return sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
+        return _day_stems(folder)
 
     def quarantine_dir(self, batch_id: str, kind: str = "batches") -> Path:
-        base = self.root / "quarantine"
-        return base / batch_id if kind == "batches" else base / kind / batch_id
+        base, day = self.root / "quarantine", self._day(batch_id)
+        return base / day if kind == "batches" else base / kind / day
 
     def predictions(self, batch_id: str) -> Path:
-        return self.root / "predictions" / f"{batch_id}.parquet"
+        return self.root / "predictions" / f"{self._day(batch_id)}.parquet"
 
     def prediction_ids(self) -> list[str]:
-        folder = self.root / "predictions"
-        return sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
+        return _day_stems(self.root / "predictions")
 
     def report_dir(self, batch_id: str) -> Path:
-        return self.root / "reports" / batch_id
+        return self.root / "reports" / self._day(batch_id)
 
     def challenger_sequence(self, version: str) -> Path:
         """The rows a challenger is judged on, in order (day, id, label as judged): fixed at registration and
