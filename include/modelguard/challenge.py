@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, fields
 
 import pandas as pd
 
-from modelguard import decisions, model
+from modelguard import alias_lock, decisions, model
 from modelguard.compare import Comparison, paired_bootstrap
 from modelguard.config import PipelineConfig
 from modelguard.performance import labelled_batch_ids
@@ -258,15 +258,17 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
             "verdict": verdict, "repairs": repairs, "improvement": round(comparison.improvement, 4)}
 
 
+@alias_lock.serialised("challenger")
 def _take_challenger_alias(registry: Registry, version: str) -> None:
     """Point `challenger` at `version` (never back to an older one); an undecided one it replaces is
-    superseded (its evidence no longer grows: nobody re-checks it)."""
+    superseded (its evidence no longer grows: nobody re-checks it). Under the alias lock: a promotion's
+    check-then-delete of `challenger` never removes a newer one."""
     current = registry.by_alias(CHALLENGER)
     if current is not None and int(version) < int(current.version):
         return  # a rerun of an old day never points it back
     if current is not None and current.version != version and current.approval == "evaluating":
         registry.set_tags(current.version, {"approval": "superseded"})
-    registry.set_alias(CHALLENGER, version)
+    alias_lock.held().set(CHALLENGER, version)
 
 
 def _judged_rows(lake: Lake, config: PipelineConfig, version: Version, through: str) -> pd.DataFrame:

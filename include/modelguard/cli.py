@@ -71,6 +71,7 @@ def init(
              "registered in the project's own MLflow registry (default: model.champion).")] = None,
 ) -> None:
     """Train (or adopt) and register the first champion; build expectation suites and the reference profile."""
+    from modelguard.alias_lock import AliasLockError
     from modelguard.bootstrap import initialise
 
     cfg = _config(config)
@@ -79,7 +80,7 @@ def init(
         with console.status(f"adopting {source} and building suites" if source
                             else "training the first champion and building suites"):
             result = initialise(cfg, champion=champion)
-    except (ValueError, FileNotFoundError) as error:  # the reference, the config or the champion cannot be used
+    except (ValueError, FileNotFoundError, AliasLockError) as error:  # unusable input, or the alias lock said no
         console.print(f"[red]init: {error}[/red]")
         raise typer.Exit(2) from None
     adopted = f" adopted from {result['adopted_from']}" if result.get("adopted_from") else ""
