@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,22 +34,14 @@ def _challenger_of_round(r: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Iterator[Path]:
+def world(tmp_path_factory) -> Path:
     """A registry with a first champion (v1, trigger=init) and one version per round, all of one fitted model
-    (training is not under test here), and an empty lake. Yields the config file."""
+    (training is not under test here), and an empty lake. Returns the config file."""
     folder = tmp_path_factory.mktemp("aliases")
     config_file = write_config(folder)
-    with pytest.MonkeyPatch.context() as env:
-        # No pooled SQLite connections in this store's engine: the racers are forked from this process, and
-        # a connection must not cross a fork. (Forked, they start at once: no second import of MLflow.)
-        env.setenv("MLFLOW_SQLALCHEMYSTORE_POOLCLASS", "NullPool")
-        registry = Registry(load_config(config_file))
-        yield _registered(registry, config_file)
-
-
-def _registered(registry: Registry, config_file: Path) -> Path:
     from sklearn.dummy import DummyClassifier
 
+    registry = Registry(load_config(config_file))
     estimator = DummyClassifier(strategy="prior").fit([[0], [1]], [0, 1])
     first, _ = registry.register(estimator, train_key="init", run_name="champion-init", metrics={},
                                  tags={"trigger": "init", "approval": "approved"})
@@ -144,6 +135,12 @@ def test_every_alias_write_in_the_code_goes_through_the_lock() -> None:
 # --- challenge, promote and rollback racing, 50 rounds -------------------------------------------------------
 def _race(role: str, config_file: str, rounds: int, start, done, errors, seed: int) -> None:
     """One process of the race: each round, what that DAG's task would do, with the day as batch_id."""
+    import gc
+
+    from sqlalchemy.engine import Engine
+
+    for engine in [o for o in gc.get_objects() if isinstance(o, Engine)]:
+        engine.dispose(close=False)  # SQLAlchemy's way across a fork: the parent's pooled connections stay its own
     config = load_config(config_file)
     registry, lake, rng = Registry(config), Lake(config.storage_root), random.Random(seed)
     for r in range(rounds):
@@ -199,7 +196,7 @@ def _what_the_log_explains(lake: Lake) -> tuple[dict, list[str]]:
 def test_challenge_promote_and_rollback_racing_keep_the_aliases_and_the_log_in_step(world) -> None:
     config = load_config(world)
     registry, lake = Registry(config), Lake(config.storage_root)
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("fork")  # forked: they start at once, MLflow already imported
     start, done, errors = context.Barrier(4), context.Barrier(4), context.Queue()
     racers = [context.Process(target=_race, args=(role, str(world), ROUNDS, start, done, errors, seed))
               for seed, role in enumerate(("challenge", "promote", "rollback"))]

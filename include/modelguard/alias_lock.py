@@ -140,7 +140,7 @@ def hold(config: PipelineConfig, action: str, registry: Registry | None = None,
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline, pause = time.monotonic() + wait, 0.01
+        deadline, pause = time.monotonic() + wait, 0.005
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -153,7 +153,7 @@ def hold(config: PipelineConfig, action: str, registry: Registry | None = None,
                         f"(host {owner.get('host')}, pid {owner.get('pid')}) since {owner.get('since')}; gave up "
                         f"after {wait:.0f} s, nothing written; the retry looks again") from None
                 time.sleep(pause)
-                pause = min(pause * 2, 0.1)
+                pause = min(pause * 2, 0.02)  # a move takes ~0.1-1 s: poll often, the check costs nothing
         previous = _record(fd)
         took_over = previous if previous and not previous.get("released_at") else None
         if took_over:
