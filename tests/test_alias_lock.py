@@ -10,8 +10,6 @@ import os
 import random
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -88,32 +86,43 @@ def test_an_alias_write_without_the_lock_is_refused(world) -> None:
     assert registry.alias_state() == ({CHAMPION: "1"}, None)
 
 
-_HOLDER = """
-import sys, time
-from modelguard.alias_lock import hold
-from modelguard.config import load_config
-with hold(load_config(sys.argv[1]), "a mover that will die"):
-    print("held", flush=True)
-    time.sleep(600)
-"""
+def _fork_safe() -> None:
+    """SQLAlchemy's way across a fork: the parent's pooled connections stay its own."""
+    import gc
+
+    from sqlalchemy.engine import Engine
+
+    for engine in [o for o in gc.get_objects() if isinstance(o, Engine)]:
+        engine.dispose(close=False)
+
+
+def _hold_until_killed(config_file: str, ready) -> None:
+    from modelguard.alias_lock import hold
+
+    _fork_safe()
+    with hold(load_config(config_file), "a mover that will die"):
+        ready.set()
+        time.sleep(600)
 
 
 def test_a_live_owner_is_named_and_kept_and_a_dead_owners_lock_is_taken_over(world) -> None:
     from modelguard.alias_lock import AliasLockBusy, hold
 
     config = load_config(world)
-    child = subprocess.Popen([sys.executable, "-c", _HOLDER, str(world)], stdout=subprocess.PIPE, text=True,
-                             cwd=PROJECT, env={**os.environ, "PYTHONPATH": str(PROJECT / "include")})
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    child = context.Process(target=_hold_until_killed, args=(str(world), ready))
+    child.start()
     try:
-        assert child.stdout.readline().strip() == "held"
+        assert ready.wait(timeout=60)
         started = time.monotonic()
         with pytest.raises(AliasLockBusy, match=rf"held by a mover that will die .*pid {child.pid}\).*the retry"), \
                 hold(config, "a waiter", wait=0.5):
             pass
         assert time.monotonic() - started < 5
     finally:
-        child.send_signal(signal.SIGKILL)  # dies holding it: no release written
-        child.wait()
+        os.kill(child.pid, signal.SIGKILL)  # dies holding it: no release written
+        child.join()
     started = time.monotonic()
     with hold(config, "the next mover", wait=5) as lock:
         assert time.monotonic() - started < 1  # the kernel freed it with its owner: no lease to sit out
@@ -135,18 +144,14 @@ def test_every_alias_write_in_the_code_goes_through_the_lock() -> None:
 # --- challenge, promote and rollback racing, 50 rounds -------------------------------------------------------
 def _race(role: str, config_file: str, rounds: int, start, done, errors, seed: int) -> None:
     """One process of the race: each round, what that DAG's task would do, with the day as batch_id."""
-    import gc
-
-    from sqlalchemy.engine import Engine
-
-    for engine in [o for o in gc.get_objects() if isinstance(o, Engine)]:
-        engine.dispose(close=False)  # SQLAlchemy's way across a fork: the parent's pooled connections stay its own
+    _fork_safe()
     config = load_config(config_file)
     registry, lake, rng = Registry(config), Lake(config.storage_root), random.Random(seed)
     for r in range(rounds):
         start.wait(timeout=120)
         day = (FIRST_DAY + dt.timedelta(days=r)).isoformat()
-        time.sleep(rng.uniform(0, 0.1))  # land anywhere inside the others' moves
+        # land anywhere inside the others' moves: the challenger's write over a whole promotion's length
+        time.sleep(rng.uniform(0, 0.6 if role == "challenge" else 0.1))
         try:
             if role == "challenge":
                 version = _challenger_of_round(r)
