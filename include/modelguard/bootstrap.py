@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from modelguard import decisions, model
+from modelguard import alias_lock, decisions, model
 from modelguard.config import CLASS_NAME, PipelineConfig, model_version_uri
 from modelguard.registry import ADOPTED_FROM_TAG, CHAMPION, Registry, RegistryUnavailable
 from modelguard.storage import Lake
@@ -98,7 +98,8 @@ def initialise(config: PipelineConfig, champion: str | None = None, rebase_refer
     if first:
         version = _adopt(config, registry, source, holdout, reference_hash) if source \
             else _train_first(config, registry, train, holdout, reference_hash)
-        registry.set_alias(CHAMPION, version)  # set last: the version is complete before it serves
+        with alias_lock.hold(config, "init", registry=registry) as lock:  # set last: the version is complete
+            lock.set(CHAMPION, version, expect=None)  # a concurrent init that set one first wins; rerun init
         current = registry.by_alias(CHAMPION)
     adopted = registry.find_by_tag(ADOPTED_FROM_TAG, source) if source else None
     kept = None if first else lake.read_json(lake.reference_profile)

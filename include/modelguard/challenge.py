@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, fields
 
 import pandas as pd
 
-from modelguard import decisions, model
+from modelguard import alias_lock, decisions, model
 from modelguard.compare import Comparison, paired_bootstrap
 from modelguard.config import PipelineConfig
 from modelguard.performance import labelled_batch_ids
@@ -271,14 +271,16 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
             "verdict": verdict, "repairs": repairs, "improvement": round(comparison.improvement, 4)}
 
 
+@alias_lock.serialised("challenger")
 def _take_challenger_alias(registry: Registry, version: str) -> None:
     """Point `challenger` at `version` (never back to an older one). The requests it replaces are superseded
     by the caller (`promote.supersede_requests`): an undecided one's evidence no longer grows, and a pending
-    one is no longer the candidate."""
+    one is no longer the candidate. Under the alias lock: a promotion's check-then-delete of `challenger`
+    never removes a newer one."""
     current = registry.by_alias(CHALLENGER)
     if current is not None and int(version) < int(current.version):
         return  # a rerun of an old day never points it back
-    registry.set_alias(CHALLENGER, version)
+    alias_lock.held().set(CHALLENGER, version)
 
 
 def _sequence_of(config: PipelineConfig, rows: pd.DataFrame) -> pd.DataFrame:

@@ -74,6 +74,7 @@ def init(
         "anomalies are then judged against it); without it a rerun keeps the first champion's profile.")] = False,
 ) -> None:
     """Train (or adopt) and register the first champion; build expectation suites and the reference profile."""
+    from modelguard.alias_lock import AliasLockError
     from modelguard.bootstrap import initialise
 
     cfg = _config(config)
@@ -82,7 +83,7 @@ def init(
         with console.status(f"adopting {source} and building suites" if source
                             else "training the first champion and building suites"):
             result = initialise(cfg, champion=champion, rebase_reference=rebase_reference)
-    except (ValueError, FileNotFoundError) as error:  # the reference, the config or the champion cannot be used
+    except (ValueError, FileNotFoundError, AliasLockError) as error:  # unusable input, or the alias lock said no
         console.print(f"[red]init: {error}[/red]")
         raise typer.Exit(2) from None
     adopted = f" adopted from {result['adopted_from']}" if result.get("adopted_from") else ""

@@ -3,7 +3,8 @@ from `modelguard airflow-setup` (and replay), since the scheduler never runs a t
 
 from __future__ import annotations
 
-# Every task that moves registry aliases (promote, rollback) runs in this one-slot pool: never two at once.
+# Promote and rollback run in this one-slot pool. What serialises alias writes is `alias_lock` (every writer:
+# challenge, replay and the CLI too); the pool only makes a second move wait in Airflow's queue, not in a worker.
 REGISTRY_POOL = "modelguard_registry"
 
 

@@ -3,7 +3,9 @@
 An alias move touches several registry entries, which MLflow cannot change atomically. So the
 intent is written first (registered-model tag `pending_alias_move`), the aliases are moved with
 `champion` always pointing at a complete version, and the intent is deleted last. A run that finds
-an intent left behind (server died mid-way) completes it before doing anything else.
+an intent left behind (server died mid-way) completes it before doing anything else. Each run holds the
+alias lock (`alias_lock`) from its first read of the aliases to its decision line, so two moves (or a move
+and a new challenger) never interleave, and each alias write is a compare-and-set.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import socket
 import uuid
 
-from modelguard import decisions
+from modelguard import alias_lock, decisions
 from modelguard.config import PipelineConfig
 from modelguard.registry import (
     CHALLENGER,
@@ -82,31 +84,34 @@ def _move_id(kind: str, to_version: str, from_version: str | None) -> str:
 def _move(registry: Registry, kind: str, to_version: str, from_version: str | None, batch_id: str, by: str,
           move_id: str | None = None, forced_by: str | None = None) -> str:
     """Apply a promotion or a rollback (idempotent steps, in an order that never loses champion); returns the
-    move's id (the intent's: a repair that completes an intent logs it under the same id)."""
+    move's id (the intent's: a repair that completes an intent logs it under the same id). The caller holds
+    the alias lock, and every write is a compare-and-set."""
+    lock = alias_lock.held()
     move_id = move_id or _move_id(kind, to_version, from_version)
-    registry.set_model_tag(PENDING_MOVE_TAG, {"kind": kind, "to": to_version, "from": from_version,
-                                              "batch_id": batch_id, "by": by, "at": _now(), "owner": _owner(),
-                                              "id": move_id, **({"forced_by": forced_by} if forced_by else {})})
+    lock.set_intent({"kind": kind, "to": to_version, "from": from_version,
+                     "batch_id": batch_id, "by": by, "at": _now(), "owner": _owner(),
+                     "id": move_id, **({"forced_by": forced_by} if forced_by else {})})
     stamp = {"promoted_on" if kind == "promote" else "restored_on": batch_id,
              "promoted_by" if kind == "promote" else "restored_by": by, f"{kind}d_at": _now()}
     registry.set_tags(to_version, stamp)
     if kind == "promote":
         registry.set_tags(to_version, {"approval": "approved"})
         if from_version and from_version != to_version:
-            registry.set_alias(PREVIOUS_CHAMPION, from_version)
-        registry.set_alias(CHAMPION, to_version)
+            lock.set(PREVIOUS_CHAMPION, from_version)
+        lock.set(CHAMPION, to_version)
         if registry.aliases().get(CHALLENGER) == to_version:
-            registry.delete_alias(CHALLENGER)
+            lock.delete(CHALLENGER)
     else:
-        registry.set_alias(CHAMPION, to_version)
+        lock.set(CHAMPION, to_version)
         if from_version and from_version != to_version:
             registry.set_tags(from_version, {"rolled_back_on": batch_id, "approval": "rejected"})
         if registry.aliases().get(PREVIOUS_CHAMPION) == to_version:
-            registry.delete_alias(PREVIOUS_CHAMPION)
-    registry.delete_model_tag(PENDING_MOVE_TAG)
+            lock.delete(PREVIOUS_CHAMPION)
+    lock.clear_intent()
     return move_id
 
 
+@alias_lock.serialised("repair")
 def repair(config: PipelineConfig, now: dt.datetime | None = None) -> dict | None:
     """Complete an alias move that an earlier run left half-done, or discard it if the registry has moved
     on since (a person moved `champion` in the UI). Returns what was repaired or discarded."""
@@ -124,7 +129,7 @@ def repair(config: PipelineConfig, now: dt.datetime | None = None) -> dict | Non
     champion = aliases.get(CHAMPION)
     if champion not in (move["from"], move["to"]):
         # Nothing of this intent explains today's champion: someone moved it since. Their move stands.
-        registry.delete_model_tag(PENDING_MOVE_TAG)
+        alias_lock.held().clear_intent()
         decisions.record(Lake(config.storage_root), batch_id=move["batch_id"], dag_id=PROMOTE_DAG_ID,
                          action="no_action", model_version=move["to"], alert="stale_move_discarded",
                          reason=f"an unfinished {move['kind']} to v{move['to']} was discarded: champion is now "
@@ -190,6 +195,7 @@ def _check_gates(registry: Registry, version: str, force: bool, champion: str | 
                                "override")
 
 
+@alias_lock.serialised("promote")
 def promote(config: PipelineConfig, batch_id: str, version: str | None = None, force: bool = False,
             by: str = "modelguard") -> dict:
     """Promote `version` (manual), else apply an approval made in the registry, else auto-promote.
@@ -212,7 +218,7 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
             registry.set_tags(champion.version, {"promoted_on": batch_id, "promoted_by": "mlflow-ui (alias moved)",
                                                  "approval": "approved"})
             if previous and previous != champion.version:
-                registry.set_alias(PREVIOUS_CHAMPION, previous)
+                alias_lock.held().set(PREVIOUS_CHAMPION, previous)
             decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="promote",
                              model_version=champion.version, reason="champion alias moved by hand in the registry",
                              by="mlflow-ui", previous_champion=previous,
@@ -367,6 +373,7 @@ def registry_requests(config: PipelineConfig) -> list[dict]:
     return found
 
 
+@alias_lock.serialised("rollback")
 def rollback(config: PipelineConfig, batch_id: str, version: str | None = None, by: str = "modelguard") -> dict:
     """Restore `version` (manual) or, if today's assessment asks for it, the version its guardrail found
     better (`previous_champion`, or an earlier champion when the concept went back further)."""

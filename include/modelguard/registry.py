@@ -167,6 +167,19 @@ class Registry:
         matches = [v for v in self.versions() if v.tags.get(key) == value]
         return matches[-1] if matches else None
 
+    def alias_state(self) -> tuple[dict[str, str], str | None]:
+        """(alias -> version, the `pending_alias_move` intent) from one read: what an alias write compares."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            model = self.client.get_registered_model(self.name)
+        except MlflowException as error:
+            if _absent(error):
+                return {}, None
+            raise _unavailable(self, error) from None
+        aliases = {alias: str(version) for alias, version in (model.aliases or {}).items()}
+        return aliases, (model.tags or {}).get(PENDING_MOVE_TAG)
+
     def model_tags(self) -> dict[str, str]:
         return dict(self.client.get_registered_model(self.name).tags or {})
 
@@ -248,6 +261,8 @@ class Registry:
         for key, value in tags.items():
             self.client.set_model_version_tag(self.name, str(version), key, str(value))
 
+    # The raw alias writes: modelguard's own code writes aliases only through `alias_lock` (tests call these
+    # to act as a person in the MLflow UI).
     def set_alias(self, alias: str, version: str) -> None:
         self.client.set_registered_model_alias(self.name, alias, str(version))
 

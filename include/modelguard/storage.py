@@ -276,10 +276,14 @@ class Lake:
     def read_json(path: Path, default: Any = None) -> Any:
         return json.loads(path.read_text()) if path.exists() else default
 
+    def lock_path(self, name: str) -> Path:
+        """The file an exclusive lock `name` is taken on (`locked`, the alias lock)."""
+        return self.root / ".locks" / f"{name}.lock"
+
     @contextlib.contextmanager
     def locked(self, name: str) -> Iterator[None]:
         """An exclusive lock, so that two tasks updating one shared file never interleave."""
-        lock = self.root / ".locks" / f"{name}.lock"
+        lock = self.lock_path(name)
         lock.parent.mkdir(parents=True, exist_ok=True)
         with open(lock, "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
