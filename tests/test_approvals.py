@@ -99,12 +99,31 @@ def test_an_approved_partial_fix_never_replaces_the_repair_promoted_after_it(wor
     assert not _lines(lake, action="promote", model_version=partial)
 
 
+def test_an_answered_approval_outlives_a_newer_challenger_and_is_promoted(world) -> None:
+    """A person approved v2 (compared with v1, which serves); before the promote run, a newer challenger v3 takes
+    the alias. The approval is the person's answer, not an open question: v2 is promoted, and v3 (compared with
+    v1, which no longer serves) is superseded by the champion change."""
+    from modelguard.promote import supersede_requests
+
+    config, registry, lake, _ = world
+    answered = _requested(world, "2026-09-08", "partial")
+    approve(config, answered, by="alice")
+    newer = _requested(world, "2026-09-09", "yes")
+    assert supersede_requests(lake, registry, "2026-09-09", "modelguard_challenge", challenger=newer) == []
+    assert registry.get(answered).approval == "approved"
+    result = promote(config, DAY)
+    assert (result["status"], result["version"]) == ("promoted", answered)
+    assert registry.aliases()[CHAMPION] == answered
+    assert registry.get(newer).approval == "superseded"
+    (line,) = _lines(lake, alert="approval_superseded")
+    assert line["model_version"] == newer and f"v{answered} serves now" in line["reason"]
+
+
 def test_a_newer_challenger_supersedes_every_older_request_and_a_late_approval_is_refused_once(world) -> None:
     from modelguard.promote import supersede_requests
 
     config, registry, lake, _ = world
-    older = _requested(world, "2026-09-08", "partial")
-    registry.set_tags(older, {"approval": "approved", "approved_by": "alice"})  # approved, not promoted yet
+    older = _requested(world, "2026-09-08", "partial")  # pending: nobody answered it yet
     newer = _requested(world, "2026-09-09", "yes")
     # what the challenge stage does once the newer one holds the alias
     assert supersede_requests(lake, registry, "2026-09-09", "modelguard_challenge", challenger=newer) == [older]

@@ -289,15 +289,18 @@ def supersede_requests(lake: Lake, registry: Registry, batch_id: str, dag_id: st
                        challenger: str | None = None) -> list[str]:
     """Open requests (`pending`, `evaluating`, or `approved` and not served) that can no longer be promoted become
     `approval=superseded`, with one `no_action` line each (`alert: approval_superseded`, notified):
-    with `challenger`, every one older than the new challenger; with `champion`, every one compared with another
-    champion than `champion` (the one that serves now)."""
+    with `challenger`, every unanswered one (`pending`, `evaluating`) older than the new challenger; with `champion`,
+    every one compared with another champion than `champion` (the one that serves now)."""
     superseded = []
     for version in registry.versions():
         tags, number = version.tags, version.version
         if version.approval not in OPEN_REQUESTS or tags.get(SUPERSEDED_TAG) or tags.get(APPROVAL_REFUSED_TAG) \
                 or _ever_served(version) or number in (champion, challenger):
             continue
-        if challenger is not None and int(number) < int(challenger):
+        if challenger is not None and int(number) < int(challenger) and version.approval != "approved":
+            # A request a person has answered `approved` is theirs: it stays promotable while the champion it
+            # was compared with serves (the watcher promotes it within a minute); a newer challenger replaces
+            # only the questions still open.
             why = f"newer challenger v{challenger} took the challenger alias"
         elif champion is not None and tags.get("compared_with") not in (None, champion):
             why = f"it was compared with champion v{tags['compared_with']}, and v{champion} serves now"
