@@ -143,6 +143,10 @@ class Lake:
     def report_dir(self, batch_id: str) -> Path:
         return self.root / "reports" / batch_id
 
+    def guardrail_evidence(self, version: str, since: str | None) -> Path:
+        """The rollback guardrail's e-processes over one champion's tenure (its version, the day it began serving)."""
+        return self.root / "metrics" / "guardrail" / f"v{version}_{since or 'start'}.json"
+
     @property
     def performance_table(self) -> Path:
         return self.root / "metrics" / "performance.parquet"
