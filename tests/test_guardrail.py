@@ -105,21 +105,28 @@ def _rollback_day(evidence_of, days: int, reversal: int, seed: int) -> int | Non
     return None
 
 
+def _since_promotion():
+    """The promotion's one e-process, extended by each labelled day, as the guardrail's comparison reads it."""
+    tenure = [Evidence()]
+
+    def look(y, ours, theirs, recent):
+        tenure[0] = tenure[0].extend(rank_differences(y, ours, theirs))
+        return with_evidence(Comparison("roc_auc", 0, 0, 0, NAN, NAN, 0, 0, alpha=ALPHA), tenure[0], 1).e_value
+
+    return look
+
+
+def _rebuilt(y, ours, theirs, recent):
+    """The landed guardrail's: an e-process rebuilt on the recent window at each look."""
+    return float(e_process(rank_differences(*recent)).max())
+
+
 def test_a_concept_that_reverts_rolls_back_as_soon_as_a_rebuilt_window_did() -> None:
     """Ten days of the promoted model being clearly better (its e-process sits out, keeping its wealth), then
     the concept reverts: the promotion's one e-process rolls back on the same look as the window's own rebuilt
     one did, the first whose recent days are all reverted."""
     reversal = 10
     for seed in range(3):
-        tenure = [Evidence()]
-
-        def since_promotion(y, ours, theirs, recent):
-            tenure[0] = tenure[0].extend(rank_differences(y, ours, theirs))
-            return with_evidence(Comparison("roc_auc", 0, 0, 0, NAN, NAN, 0, 0, alpha=ALPHA), tenure[0], 1).e_value
-
-        def rebuilt(y, ours, theirs, recent):
-            return float(e_process(rank_differences(*recent)).max())
-
-        now, before = _rollback_day(since_promotion, 16, reversal, seed), _rollback_day(rebuilt, 16, reversal, seed)
+        now, before = _rollback_day(_since_promotion(), 16, reversal, seed), _rollback_day(_rebuilt, 16, reversal, seed)
         assert before is not None and now is not None and now <= before, (seed, now, before)
         assert now <= reversal + CONFIG.policy.guardrail_days - 1, (seed, now)  # the first all-reverted window

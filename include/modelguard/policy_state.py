@@ -148,6 +148,18 @@ def _days_between(earlier: str | None, later: str) -> int | None:
     return (parse_batch_id(later) - parse_batch_id(earlier)).days
 
 
+def drift_streak(lake: Lake, config: PipelineConfig, batch_id: str) -> int:
+    """Consecutive days up to `batch_id` whose drift raised a drift_alert: at least
+    `drift.min_drifted_features` features drifted (fewer is below the bar the alert is raised at)."""
+    streak, day = 0, parse_batch_id(batch_id)
+    while True:
+        report = lake.read_json(lake.report_dir(day.isoformat()) / "drift.json")
+        if not report or len(report.get("drifted_features") or []) < config.drift.min_drifted_features:
+            return streak
+        streak += 1
+        day -= dt.timedelta(days=1)
+
+
 # --- the day's assessment ---------------------------------------------------------------------
 def build_state(config: PipelineConfig, batch_id: str) -> State:
     """Everything the policy needs, gathered from the lake and the registry."""
@@ -158,15 +170,7 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
     drift = lake.read_json(lake.report_dir(batch_id) / "drift.json", {}) or {}
     drifted = tuple(drift.get("drifted_features", []))
 
-    streak = 0
-    day = parse_batch_id(batch_id)
-    while True:
-        previous = lake.read_json(lake.report_dir(day.isoformat()) / "drift.json")
-        # only days that raised a drift_alert count: fewer drifted features than the bar is not drift
-        if not previous or len(previous.get("drifted_features") or []) < config.drift.min_drifted_features:
-            break
-        streak += 1
-        day -= dt.timedelta(days=1)
+    streak = drift_streak(lake, config, batch_id)
 
     predictions = lake.predictions(batch_id)
     kind = task_kind(config.model)
