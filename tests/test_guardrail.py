@@ -5,12 +5,16 @@ true regression still rolls back at once."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 
 from modelguard.compare import Comparison, Evidence, e_process, rank_differences, with_evidence
 from modelguard.config import parse_config
 from modelguard.policy import State, decide
+from modelguard.policy_state import _tenure_evidence
+from modelguard.storage import Lake
 from tests.conftest import FRAUD_MODEL
 
 CONFIG = parse_config({"model": FRAUD_MODEL}, base_dir=Path("/tmp"))
@@ -130,3 +134,46 @@ def test_a_concept_that_reverts_rolls_back_as_soon_as_a_rebuilt_window_did() -> 
         now, before = _rollback_day(_since_promotion(), 16, reversal, seed), _rollback_day(_rebuilt, 16, reversal, seed)
         assert before is not None and now is not None and now <= before, (seed, now, before)
         assert now <= reversal + CONFIG.policy.guardrail_days - 1, (seed, now)  # the first all-reverted window
+
+
+def _day_rows(seed: int, version: str, previous: str, rows: int = ROWS) -> pd.DataFrame:
+    """A labelled day's predictions as the lake holds them: both versions shadow-scored."""
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=rows)
+    return pd.DataFrame({"is_fraud": (rng.random(rows) < 1 / (1 + np.exp(-(2 * signal - LOGIT_SHIFT)))).astype(int),
+                         "score_champion": signal + rng.normal(size=rows), "version_champion": version,
+                         "score_previous_champion": signal + rng.normal(size=rows),
+                         "version_previous_champion": previous})
+
+
+def _units(frame: pd.DataFrame) -> np.ndarray:
+    return rank_differences(frame["is_fraud"], frame["score_champion"], frame["score_previous_champion"])
+
+
+def test_the_tenure_evidence_only_ever_extends(tmp_path: Path) -> None:
+    """Persisted per promotion and extended in the order days are labelled: a late day is appended after the
+    days seen before it arrived, corrected labels of a day already seen change nothing, a rerun of a look
+    reads what that look saw, and a look at an older day adds nothing."""
+    config = parse_config({"model": FRAUD_MODEL, "storage": {"root": str(tmp_path)}}, base_dir=tmp_path)
+    lake = Lake(config.storage_root)
+    champion, previous = SimpleNamespace(version="2", tags={}), SimpleNamespace(version="1", tags={})
+    ids = [f"2026-09-0{d}" for d in range(2, 7)]
+    days = {d: _day_rows(seed, "2", "1") for seed, d in enumerate(ids)}
+
+    def look(batch_id: str, labelled: list[str]) -> Evidence:
+        evidence = _tenure_evidence(lake, config, None, champion, "2026-09-01", [previous], [previous], labelled,
+                                    batch_id, days.get)
+        return evidence.get("1", Evidence())
+
+    first = look(ids[2], [ids[0], ids[2]])  # the 2nd day's labels are late
+    assert first == Evidence().extend(_units(days[ids[0]])).extend(_units(days[ids[2]]))
+    stored = lake.guardrail_evidence("2", "2026-09-01").read_bytes()
+    original = days[ids[0]]
+    days[ids[0]] = original.assign(is_fraud=1 - original["is_fraud"])  # corrected labels of a day already seen
+    assert look(ids[2], [ids[0], ids[1], ids[2]]) == first  # a rerun of the look: what it saw
+    assert lake.guardrail_evidence("2", "2026-09-01").read_bytes() == stored
+    later = look(ids[3], [ids[0], ids[1], ids[2], ids[3]])
+    assert later == first.extend(_units(days[ids[1]])).extend(_units(days[ids[3]]))  # the late day, then the new one
+    assert later.units == sum(len(_units(days[d])) for d in ids[1:4]) + len(_units(original))
+    assert look("2026-09-03", [ids[0], ids[1]]) == Evidence()  # an older day than the latest look: no new evidence
+    assert look(ids[3], ids[:5]) == later
