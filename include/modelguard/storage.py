@@ -3,7 +3,8 @@
 Layout (under `storage.root`, see DESIGN.md):
     reference/train.parquet, landing/batches/<batch_id>.parquet|csv, landing/labels/<batch_id>.*,
     validated/batches|labels/<batch_id>.parquet, quarantine/<batch_id>/..., predictions/<batch_id>.parquet,
-    reports/<batch_id>/..., metrics/performance.parquet, expectations/*.json, decisions.jsonl
+    reports/<batch_id>/..., metrics/performance.parquet, metrics/guardrail/*.json, expectations/*.json,
+    decisions.jsonl
 
 Every write goes to a temp file in the same folder and is renamed into place, so a reader never
 sees half a file and a rerun replaces the day's output instead of adding to it.
