@@ -33,6 +33,10 @@ from modelguard.task_kinds import BinaryClassification, MulticlassClassification
 BETS = (0.025, 0.05, 0.1, 0.2, 0.4, 0.7)
 # Half-life, in units of evidence, of the recent mean that says whether a never-rebuilt e-process bets (Evidence)
 SWITCH_HALF_LIFE = 20
+_DECAY = 0.5 ** (1 / SWITCH_HALF_LIFE)
+_BLOCK = 256  # units per closed-form step of the recent mean: _DECAY ** -_BLOCK stays small (2 ** 12.8)
+_POWERS = _DECAY ** np.arange(_BLOCK + 1)
+_BET_COLUMN = np.asarray(BETS)[:, None]
 
 
 def _metric(name: str):
@@ -157,14 +161,13 @@ class Evidence:
         x = np.clip(np.asarray(differences, dtype=float), -1, 1)
         if x.size == 0:
             return self
-        before, recent = _weighted_means_before(x, self.recent, 0.5 ** (1 / SWITCH_HALF_LIFE))
-        bets = np.asarray(BETS)[:, None] * (before >= 0)[None, :]
+        before, recent = _weighted_means_before(x, self.recent)
+        steps = np.log1p(_BET_COLUMN * (x * (before >= 0))[None, :])
         # wealth in logs, capped far beyond any 1/alpha: an overwhelming win stays a finite number
-        wealth = np.minimum(np.asarray(self.log_wealth)[:, None] + np.cumsum(np.log1p(bets * x[None, :]), axis=1),
-                            200.0)
-        return Evidence(log_wealth=tuple(float(w) for w in wealth[:, -1]),
-                        peak=max(self.peak, float(np.exp(wealth).mean(axis=0).max())),
-                        recent=recent, units=self.units + int(x.size))
+        wealth = np.minimum(np.cumsum(steps, axis=1) + np.asarray(self.log_wealth)[:, None], 200.0)
+        peak = max(self.peak, float(np.exp(wealth).mean(axis=0).max()))
+        return Evidence(log_wealth=tuple(wealth[:, -1].tolist()), peak=peak, recent=recent,
+                        units=self.units + int(x.size))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -175,17 +178,18 @@ class Evidence:
                    recent=float(data["recent"]), units=int(data["units"]))
 
 
-def _weighted_means_before(x: np.ndarray, start: float, decay: float, block: int = 256) -> tuple[np.ndarray, float]:
+def _weighted_means_before(x: np.ndarray, start: float) -> tuple[np.ndarray, float]:
     """m[j], the exponentially weighted mean of the units before unit j (m[0] = `start`, each step
-    m <- decay * m + (1 - decay) * x), and the mean after the last unit. In closed form per block of units
-    (vectorised: one unit per row on a 1M-row regression day); blocks keep decay**-block small."""
+    m <- _DECAY * m + (1 - _DECAY) * x), and the mean after the last unit. In closed form per block of units
+    (vectorised: one unit per row on a 1M-row regression day)."""
     means, m = np.empty(x.size), start
-    powers = decay ** np.arange(min(block, x.size) + 1)
-    for i in range(0, x.size, block):
-        chunk = x[i:i + block]
-        inner = np.concatenate([[0.0], np.cumsum(chunk / powers[1:chunk.size + 1])])
-        running = powers[:chunk.size + 1] * (m + (1 - decay) * inner)
-        means[i:i + chunk.size], m = running[:-1], float(running[-1])
+    for i in range(0, x.size, _BLOCK):
+        chunk = x[i:i + _BLOCK]
+        n = chunk.size
+        inner = np.cumsum(chunk / _POWERS[1:n + 1])  # sum over k <= j of x_k * _DECAY ** -(k + 1)
+        means[i] = m
+        means[i + 1:i + n] = _POWERS[1:n] * (m + (1 - _DECAY) * inner[:-1])
+        m = float(_POWERS[n] * (m + (1 - _DECAY) * inner[-1]))
     return means, m
 
 
