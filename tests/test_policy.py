@@ -179,3 +179,18 @@ def test_a_drift_streak_counts_only_days_that_raised_a_drift_alert(tmp_path: Pat
         retrain = [a.evidence["trigger"] for a in actions if a.action == "retrain"]
         assert ("drift" in retrain) == (expected >= config.policy.drift_days_to_retrain), actions
         assert any(a.action == "drift_alert" for a in actions) == (len(drifted) >= 2)
+
+
+def test_a_rollback_line_names_its_evidence() -> None:
+    """The rollback's reason says what decided it: the e-value of the promotion's one e-process, the bar it
+    crossed (1/alpha, alpha split across the candidates), and how much evidence it rests on."""
+    guardrail = Comparison("roc_auc", baseline=0.55, candidate=0.84, difference=0.29, low=0.22, high=0.35, rows=8000,
+                           positives=160, e_value=5000.0, alpha=0.05 / 3)
+    evidence = {"since": "2026-09-03", "units": 812, "candidates": 3}
+    state = State(batch_id="2026-09-10", **{"batch_status": "accepted", **HEALTHY, "champion_metric": 0.55,
+                                            "guardrail": guardrail, "guardrail_evidence": evidence})
+    rollback = next(a for a in decide(state, CONFIG) if a.action == "rollback")
+    assert "e-value 5e+03 >= 60" in rollback.reason and "812 units since 2026-09-03" in rollback.reason
+    assert "split across 3" in rollback.reason and rollback.evidence["guardrail_evidence"] == evidence
+    below = State(**{**state.__dict__, "guardrail": Comparison(**{**guardrail.__dict__, "e_value": 50.0})})
+    assert not [a for a in decide(below, CONFIG) if a.action == "rollback"]  # 50 < 3/alpha: not enough
