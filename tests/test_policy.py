@@ -9,7 +9,9 @@ import pytest
 
 from modelguard.compare import Comparison
 from modelguard.config import parse_config
-from modelguard.policy import State, decide
+from modelguard.policy import State, decide, onset_day
+from modelguard.policy_state import drift_streak
+from modelguard.storage import Lake
 from tests.conftest import FRAUD_MODEL
 
 CONFIG = parse_config({"model": FRAUD_MODEL}, base_dir=Path("/tmp"))
@@ -134,3 +136,61 @@ def test_multiclass_output_anomaly_is_a_class_share_jump() -> None:
                                                  "predicted_share_2": 0.65}})
     alerts = [a for a in decide(jump, config) if a.alert == "output_anomaly"]
     assert alerts and "class 0" in alerts[0].reason and "class 2" in alerts[0].reason
+
+
+NAN = float("nan")
+D = [f"2026-09-0{d}" for d in range(1, 6)]
+ONSET_CASES = [
+    # (situation, (day, served metric) in day order, metric, expected onset); bar 0.86 (rmse: 1.0), tolerance 0.1
+    ("the trailing run starts at its first day", [(D[0], 0.85), (D[1], 0.6), (D[2], 0.6)], "roc_auc", D[1]),
+    ("a latest day that meets the bar: no run", [(D[0], 0.6), (D[1], 0.85)], "roc_auc", None),
+    ("a NaN day inside the run does not break it", [(D[0], 0.85), (D[1], 0.6), (D[2], NAN), (D[3], 0.6)], "roc_auc",
+     D[1]),
+    ("a NaN day just before the run does not start it early", [(D[0], 0.85), (D[1], NAN), (D[2], 0.6)], "roc_auc",
+     D[2]),
+    ("a NaN latest day after a healthy day starts no run", [(D[0], 0.85), (D[1], NAN)], "roc_auc", None),
+    ("a NaN latest day after a run: the run holds", [(D[0], 0.85), (D[1], 0.6), (D[2], NAN)], "roc_auc", D[1]),
+    ("only NaN days: no run", [(D[0], NAN), (D[1], NAN)], "roc_auc", None),
+    ("lower is better: a NaN day before the error rose", [(D[0], 1.0), (D[1], NAN), (D[2], 1.5)], "rmse", D[2]),
+]
+
+
+@pytest.mark.parametrize(("situation", "days", "metric", "expected"), ONSET_CASES, ids=[c[0] for c in ONSET_CASES])
+def test_onset_skips_days_without_a_metric(situation: str, days: list, metric: str, expected: str | None) -> None:
+    """A day whose metric is NaN (one class only) says nothing about the bar: it neither starts nor breaks the
+    run of days below it."""
+    bar, tolerance = (1.0, 0.1) if metric == "rmse" else (0.86, 0.1)
+    assert onset_day(days, bar, tolerance, metric) == expected
+
+
+def test_a_drift_streak_counts_only_days_that_raised_a_drift_alert(tmp_path: Path) -> None:
+    """Three days with one drifted feature each, two needed for a drift_alert: no alert, no streak, no drift
+    retrain. With two drifted features each day, the streak is three and the retrain starts."""
+    config = parse_config({"model": FRAUD_MODEL, "storage": {"root": str(tmp_path)},
+                           "drift": {"min_drifted_features": 2}}, base_dir=tmp_path)
+    lake = Lake(config.storage_root)
+    for drifted, expected in ((["amount"], 0), (["amount", "channel"], 3)):
+        for day in D[:3]:
+            lake.write_json({"drifted_features": drifted}, lake.report_dir(day) / "drift.json")
+        streak = drift_streak(lake, config, D[2])
+        assert streak == expected
+        actions = decide(State(batch_id=D[2], batch_status="accepted", drifted_features=tuple(drifted),
+                               drift_streak=streak, **HEALTHY), config)
+        retrain = [a.evidence["trigger"] for a in actions if a.action == "retrain"]
+        assert ("drift" in retrain) == (expected >= config.policy.drift_days_to_retrain), actions
+        assert any(a.action == "drift_alert" for a in actions) == (len(drifted) >= 2)
+
+
+def test_a_rollback_line_names_its_evidence() -> None:
+    """The rollback's reason says what decided it: the e-value of the promotion's one e-process, the bar it
+    crossed (1/alpha, alpha split across the candidates), and how much evidence it rests on."""
+    guardrail = Comparison("roc_auc", baseline=0.55, candidate=0.84, difference=0.29, low=0.22, high=0.35, rows=8000,
+                           positives=160, e_value=5000.0, alpha=0.05 / 3)
+    evidence = {"since": "2026-09-03", "units": 812, "candidates": 3}
+    state = State(batch_id="2026-09-10", **{"batch_status": "accepted", **HEALTHY, "champion_metric": 0.55,
+                                            "guardrail": guardrail, "guardrail_evidence": evidence})
+    rollback = next(a for a in decide(state, CONFIG) if a.action == "rollback")
+    assert "e-value 5e+03 >= 60" in rollback.reason and "812 units since 2026-09-03" in rollback.reason
+    assert "split across 3" in rollback.reason and rollback.evidence["guardrail_evidence"] == evidence
+    below = State(**{**state.__dict__, "guardrail": Comparison(**{**guardrail.__dict__, "e_value": 50.0})})
+    assert not [a for a in decide(below, CONFIG) if a.action == "rollback"]  # 50 < 3/alpha: not enough

@@ -21,7 +21,7 @@ Two answers to "is the candidate better?" come from the same rows:
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -31,6 +31,12 @@ from modelguard.task_kinds import BinaryClassification, MulticlassClassification
 # Bets of the mixture e-process: a small bet grows steadily on a small edge, a large one fast on a large
 # edge; their average is an e-process too and is within a factor len(BETS) of the best of them.
 BETS = (0.025, 0.05, 0.1, 0.2, 0.4, 0.7)
+# Half-life, in units of evidence, of the recent mean that says whether a never-rebuilt e-process bets (Evidence)
+SWITCH_HALF_LIFE = 20
+_DECAY = 0.5 ** (1 / SWITCH_HALF_LIFE)
+_BLOCK = 256  # units per closed-form step of the recent mean: _DECAY ** -_BLOCK stays small (2 ** 12.8)
+_POWERS = _DECAY ** np.arange(_BLOCK + 1)
+_BET_COLUMN = np.asarray(BETS)[:, None]
 
 
 def _metric(name: str):
@@ -122,6 +128,78 @@ def e_process(differences: np.ndarray) -> np.ndarray:
     return np.exp(np.minimum(np.cumsum(np.log1p(bets * x[None, :]), axis=1), 200.0)).mean(axis=0)
 
 
+def evidence_units(kind: TaskKind, y, baseline_scores, candidate_scores) -> np.ndarray:
+    """The e-process's units, in the rows' order: binary, one per positive (both metrics are about ranking the
+    positives first); else one per row, how much lower the candidate's loss is, relative to the two losses."""
+    if isinstance(kind, BinaryClassification):
+        return rank_differences(y, baseline_scores, candidate_scores)
+    return relative_loss_differences(kind.row_losses(y, baseline_scores), kind.row_losses(y, candidate_scores))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One e-process that is only ever extended, never rebuilt: the rollback guardrail's, over the rows a
+    champion served since its promotion, in time order (against "the candidate is no better").
+
+    Each bet of BETS is placed on a unit only while the units before it lean the candidate's way (their
+    exponentially weighted mean, half-life SWITCH_HALF_LIFE units, is >= 0). A bet chosen from the past alone
+    keeps the wealth a nonnegative supermartingale under the null, so Ville's bound holds over the whole
+    sequence however often it is looked at; and sitting out while the champion is clearly better keeps the
+    wealth for a regression that comes later (a concept that reverts), which bets that never stop would lose."""
+
+    log_wealth: tuple[float, ...] = (0.0,) * len(BETS)  # one per bet of BETS
+    peak: float = 1.0  # the highest value so far (stopping where it first crossed 1/alpha is a valid stop)
+    recent: float = 0.0  # the weighted mean of the units so far: does the next unit get bets?
+    units: int = 0
+
+    @property
+    def value(self) -> float:
+        return float(np.exp(self.log_wealth).mean())
+
+    def extend(self, differences) -> Evidence:
+        """The e-process after the next units (in [-1, 1], in time order)."""
+        x = np.clip(np.asarray(differences, dtype=float), -1, 1)
+        if x.size == 0:
+            return self
+        before, recent = _weighted_means_before(x, self.recent)
+        steps = np.log1p(_BET_COLUMN * (x * (before >= 0))[None, :])
+        # wealth in logs, capped far beyond any 1/alpha: an overwhelming win stays a finite number
+        wealth = np.minimum(np.cumsum(steps, axis=1) + np.asarray(self.log_wealth)[:, None], 200.0)
+        peak = max(self.peak, float(np.exp(wealth).mean(axis=0).max()))
+        return Evidence(log_wealth=tuple(wealth[:, -1].tolist()), peak=peak, recent=recent,
+                        units=self.units + int(x.size))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Evidence:
+        return cls(log_wealth=tuple(float(w) for w in data["log_wealth"]), peak=float(data["peak"]),
+                   recent=float(data["recent"]), units=int(data["units"]))
+
+
+def _weighted_means_before(x: np.ndarray, start: float) -> tuple[np.ndarray, float]:
+    """m[j], the exponentially weighted mean of the units before unit j (m[0] = `start`, each step
+    m <- _DECAY * m + (1 - _DECAY) * x), and the mean after the last unit. In closed form per block of units
+    (vectorised: one unit per row on a 1M-row regression day)."""
+    means, m = np.empty(x.size), start
+    for i in range(0, x.size, _BLOCK):
+        chunk = x[i:i + _BLOCK]
+        n = chunk.size
+        inner = np.cumsum(chunk / _POWERS[1:n + 1])  # sum over k <= j of x_k * _DECAY ** -(k + 1)
+        means[i] = m
+        means[i + 1:i + n] = _POWERS[1:n] * (m + (1 - _DECAY) * inner[:-1])
+        m = float(_POWERS[n] * (m + (1 - _DECAY) * inner[-1]))
+    return means, m
+
+
+def with_evidence(comparison: Comparison, evidence: Evidence, candidates: int) -> Comparison:
+    """`comparison` (the metrics people read, on recent rows) decided by a never-rebuilt e-process instead of the
+    one of its own rows, at the level split across the `candidates` that may be tried (Bonferroni: each needs an
+    e-value of candidates/alpha, so the chance that any of them is ever picked by chance stays at most alpha)."""
+    return replace(comparison, e_value=evidence.peak, alpha=comparison.alpha / max(candidates, 1))
+
+
 def resampled_auc(y_true: np.ndarray, scores: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """ROC AUC of each resample, given as how many times it draws each row (`counts`, rows x resamples):
     the same value as `fast_auc` on the rows repeated that often (ties count half), from one sort of the
@@ -184,7 +262,8 @@ def paired_bootstrap(y_true, baseline_scores, candidate_scores, *, metric: str =
                      kind: TaskKind | None = None) -> Comparison:
     """The metric difference with a paired bootstrap interval (rows resampled once for both models) and the
     anytime-valid e-value of the rows in the order given (give them in time order), tested at `alpha`.
-    `kind` (default: a binary classifier) says what the scores are and how the metric is computed."""
+    `kind` (default: a binary classifier) says what the scores are and how the metric is computed.
+    `rounds=0`: no interval (NaN); it is the reader's, the decision reads the e-value."""
     kind = kind or BinaryClassification()
     binary = isinstance(kind, BinaryClassification)
     y = np.asarray(y_true).astype(int) if binary else np.asarray(y_true)
@@ -202,11 +281,7 @@ def paired_bootstrap(y_true, baseline_scores, candidate_scores, *, metric: str =
     quantile = (1 - confidence) / 2
     low, high = (np.quantile(diffs, [quantile, 1 - quantile]) if diffs else (float("nan"), float("nan")))
     base, cand = kind.evaluate(y, a)[metric], kind.evaluate(y, b)[metric]
-    # binary: both metrics are about ranking the positives first; else one unit per row, how much lower the
-    # candidate's loss is, relative to the two losses
-    evidence = rank_differences(y, a, b) if binary else relative_loss_differences(kind.row_losses(y, a),
-                                                                                   kind.row_losses(y, b))
-    running = e_process(evidence)
+    running = e_process(evidence_units(kind, y, a, b))
     e_value = float(running.max()) if running.size else 1.0
     return Comparison(metric=metric, baseline=float(base), candidate=float(cand), difference=float(cand - base),
                       low=float(low), high=float(high), rows=int(len(y)),

@@ -310,7 +310,8 @@ class PolicyConfig(_Strict):
                                            "the first champion's score on the reference holdout")
     drift_days_to_retrain: int = Field(3, ge=1, description="consecutive drift days that trigger retraining")
     cooldown_days: int = Field(3, ge=0, description="minimum days between two retrainings")
-    guardrail_days: int = Field(2, ge=1, description="labelled days after a promotion pooled for the rollback check")
+    guardrail_days: int = Field(2, ge=1, description="latest labelled days after a promotion the rollback's margin "
+                                "and the previous champion's health are read on (its e-value spans the whole tenure)")
     rollback_margin: float = Field(0.02, ge=0)
     auto_promote: bool = False
     approval_ttl_days: int = Field(7, ge=1, description="days a pending approval waits before it expires")

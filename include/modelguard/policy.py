@@ -36,7 +36,7 @@ class State:
     batch_id: str
     batch_status: str  # decisions.batch_status: accepted | released | quarantined | missing | unknown
     drifted_features: tuple[str, ...] = ()
-    drift_streak: int = 0  # consecutive accepted days, up to today, with drifted features
+    drift_streak: int = 0  # consecutive days, up to today, with a drift_alert (>= drift.min_drifted_features)
     output: dict | None = None  # the champion's outputs today (task_kinds: e.g. predicted_positive_rate)
     reference_output: dict | None = None  # the same on the reference holdout
     champion_version: str | None = None
@@ -44,6 +44,9 @@ class State:
     champion_baseline: float | None = None  # the same metric on the champion's own holdout
     service_baseline: float | None = None  # the level the service needs: drops are measured against it
     guardrail: Comparison | None = None  # previous champion (candidate) vs champion, post-promotion rows
+    # what the guardrail's e-value rests on: {"since": day the champion began serving, "units": of evidence
+    # since, "candidates": rollback targets the level is split across}
+    guardrail_evidence: dict | None = None
     previous_champion_baseline: float | None = None  # the rollback target's metric on its own holdout
     rollback_to: str | None = None  # the version the guardrail compared (previous champion, or an earlier one)
     challenger_pending: bool = False
@@ -110,8 +113,10 @@ def decide(state: State, config: PipelineConfig) -> list[Action]:
             "rollback",
             f"since its promotion, champion v{state.champion_version} scores {guardrail.baseline:.3f} against "
             f"{guardrail.candidate:.3f} for "
-            + (f"v{state.rollback_to}" if state.rollback_to else "the previous champion") + " on the same rows",
-            {"comparison": guardrail.to_dict(), "rollback_to": state.rollback_to},
+            + (f"v{state.rollback_to}" if state.rollback_to else "the previous champion") + " on the same rows"
+            + _rollback_evidence(guardrail, state.guardrail_evidence),
+            {"comparison": guardrail.to_dict(), "rollback_to": state.rollback_to,
+             "guardrail_evidence": state.guardrail_evidence},
         ))
         return actions  # no retraining on the day of a rollback: first restore the stable model
 
@@ -121,6 +126,17 @@ def decide(state: State, config: PipelineConfig) -> list[Action]:
     if not actions:
         actions.append(Action("no_action", _no_action_reason(state, bar, metric)))
     return actions
+
+
+def _rollback_evidence(guardrail: Comparison, evidence: dict | None) -> str:
+    """The anytime-valid evidence of a rollback, in words: the e-value against the bar it crossed."""
+    if guardrail.e_value is None:
+        return ""
+    told = f"; e-value {guardrail.e_value:.3g} >= {1 / guardrail.alpha:.3g}"
+    if evidence:
+        told += (f" (one e-process over {evidence['units']} units since {evidence['since'] or 'the start'}, "
+                 f"alpha split across {evidence['candidates']} rollback candidates)")
+    return told
 
 
 def service_bar(state: State) -> float | None:
@@ -150,10 +166,13 @@ def _no_action_reason(state: State, bar: float | None, metric: str) -> str:
 
 def onset_day(days: list[tuple[str, float]], bar: float, tolerance: float, metric: str = "roc_auc") -> str | None:
     """First day of the trailing run of labelled days whose served `metric` is worse than `bar` by more than
-    `tolerance` (`days`: (batch_id, value) in day order); None when the latest labelled day meets the bar."""
+    `tolerance` (`days`: (batch_id, value) in day order); None when the latest labelled day meets the bar.
+    A day without a value (NaN: one class only) says nothing either way: it neither starts nor breaks the run."""
     onset = None
     for batch_id, value in reversed(days):
-        if value == value and shortfall(value, bar, metric) <= tolerance:
+        if value != value:
+            continue
+        if shortfall(value, bar, metric) <= tolerance:
             break
         onset = batch_id
     return onset

@@ -10,7 +10,7 @@ import pandas as pd
 
 from modelguard import decisions, model
 from modelguard.bootstrap import reference_output
-from modelguard.compare import paired_bootstrap
+from modelguard.compare import Evidence, evidence_units, paired_bootstrap, with_evidence
 from modelguard.config import PipelineConfig
 from modelguard.performance import (
     labelled_batch_ids,
@@ -27,55 +27,137 @@ from modelguard.task_kinds import shortfall, task_kind
 MAX_ROLLBACK_CANDIDATES = 3  # versions that served before, tried as rollback targets under a drop
 
 
-def _guardrail(lake: Lake, config: PipelineConfig, registry: Registry, labelled: list[str], champion, previous,
-               versions: list, search_days: list[str] | None):
-    """(comparison, the version it is about) of a rollback target against the champion.
+def _tenure_start(champion) -> str | None:
+    """The day the champion began serving this time: its promotion, or the rollback that restored it."""
+    days = [champion.tags[tag] for tag in ("promoted_on", "restored_on") if champion.tags.get(tag)]
+    return max(days) if days else None
 
-    Normally the target is `previous_champion`, compared on the labelled days since the champion's
-    promotion (rows both shadow-scored). When the champion is short of the service level (`search_days`:
-    the latest labelled days since the onset) the question is "did an earlier champion serve this concept
-    well?": the versions that served before are tried, newest first, on those days, scored offline where
-    they did not shadow-score; after a concept reverts, the version that fits it may be promotions back."""
+
+def _rollback_candidates(champion, previous, versions: list) -> list:
+    """What the guardrail may try for this champion: `previous_champion`, then the versions that served before
+    (the first champion always: the service level was set by it, then the most recent others)."""
+    served = [v for v in reversed(versions) if v.version not in (champion.version, previous and previous.version)
+              and (v.tags.get("trigger") == "init" or "promoted_on" in v.tags)]
+    served.sort(key=lambda v: v.tags.get("trigger") != "init")
+    return ([previous] if previous else []) + served[:MAX_ROLLBACK_CANDIDATES - (1 if previous else 0)]
+
+
+def _tenure_evidence(lake: Lake, config: PipelineConfig, registry: Registry, champion, since: str | None,
+                     candidates: list, tried: list, labelled: list[str], batch_id: str, rows) -> dict:
+    """Each candidate's e-process against the champion over the labelled rows it served since `since`, as seen
+    by the look of `batch_id`: {version: Evidence}.
+
+    Persisted per tenure (`Lake.guardrail_evidence`) and only ever extended: a look appends, in day order, the
+    labelled days the candidate's process has not consumed yet (a late day comes after the days consumed
+    before it arrived), so a corrected or retracted day never rewrites earlier evidence, and a recomputation
+    from today's lake could not promise that. The candidates are fixed at the tenure's first look (the level
+    is split across them). A rerun of a day reads that day's look; a day older than the latest look reads the
+    look before it and adds nothing."""
+    path = lake.guardrail_evidence(champion.version, since)
+    kind, target = task_kind(config.model), config.model.target
+    with lake.locked(path.stem):
+        record = lake.read_json(path) or {"champion": champion.version, "since": since,
+                                          "candidates": [c.version for c in candidates], "looks": {}}
+        looks = record["looks"]
+        if batch_id in looks:
+            state = looks[batch_id]
+        else:
+            earlier = [b for b in looks if b < batch_id]
+            state = dict(looks[max(earlier)]) if earlier else {}
+            if not any(b > batch_id for b in looks):
+                for candidate in tried:
+                    seen = state.get(candidate.version) or {"days": [], **Evidence().to_dict()}
+                    new = [d for d in labelled if (since is None or d > since) and d not in seen["days"]]
+                    evidence = Evidence.from_dict(seen)
+                    for day in new:
+                        frame = rows(day)
+                        if frame is None:  # not labelled after all (labelled days have predictions and labels)
+                            continue
+                        ours = offline_scores(lake, config, registry, frame, champion.version, offline=True)
+                        theirs = offline_scores(lake, config, registry, frame, candidate.version, offline=True)
+                        evidence = evidence.extend(evidence_units(kind, frame[target].to_numpy(), ours, theirs))
+                    state[candidate.version] = {"days": seen["days"] + new, **evidence.to_dict()}
+                looks[batch_id] = state
+                lake.write_json(record, path)
+    return {version: Evidence.from_dict(seen) for version, seen in state.items()}
+
+
+def _guardrail(lake: Lake, config: PipelineConfig, registry: Registry, labelled: list[str], champion, previous,
+               versions: list, search_days: list[str] | None, batch_id: str):
+    """(comparison, the version it is about, what its evidence rests on) of a rollback target against the
+    champion.
+
+    Normally the target is `previous_champion`; its metric is read on the latest `guardrail_days` labelled
+    days since the champion's promotion (rows both shadow-scored). When the champion is short of the service
+    level (`search_days`: the latest labelled days since the onset) the question is "did an earlier champion
+    serve this concept well?": the versions that served before are tried, newest first, on those days, scored
+    offline where they did not shadow-score; after a concept reverts, the version that fits it may be
+    promotions back. What decides is each candidate's e-process over all the rows served since the
+    promotion (`_tenure_evidence`), never one rebuilt on a window, at the level split across the candidates."""
     search = bool(search_days)
+    since = _tenure_start(champion) if champion else None
     if search:
         days = search_days
     else:
-        promoted_on = champion.tags.get("promoted_on") if champion else None
-        days = [b for b in labelled if promoted_on and b > promoted_on][-config.policy.guardrail_days:]
+        days = [b for b in labelled if since and b > since][-config.policy.guardrail_days:]
         if len(days) < config.policy.guardrail_days:
-            return None, previous
-    pooled = pool_days(lake, config, days) if champion and days else None
-    if pooled is None:
-        return None, previous
-    candidates = [previous] if previous else []
-    if search:
-        served = [v for v in reversed(versions) if v.version not in (champion.version, previous and previous.version)
-                  and (v.tags.get("trigger") == "init" or "promoted_on" in v.tags)]
-        # the first champion always (the service level was set by it), then the most recent others
-        served.sort(key=lambda v: v.tags.get("trigger") != "init")
-        candidates += served[:MAX_ROLLBACK_CANDIDATES - len(candidates)]
+            return None, previous, None
+    frames: dict[str, pd.DataFrame | None] = {}
+
+    def rows(day: str) -> pd.DataFrame | None:  # each labelled day's rows read once, for the window and the evidence
+        if day not in frames:
+            frames[day] = pool_days(lake, config, [day])
+        return frames[day]
+
+    found = [f for f in (rows(d) for d in days) if f is not None] if champion else []
+    if not found:
+        return None, previous, None
+    pooled = pd.concat(found, ignore_index=True)
     ours = offline_scores(lake, config, registry, pooled, champion.version, offline=search)
     if ours is None:
-        return None, previous
+        return None, previous, None
+    record = lake.read_json(lake.guardrail_evidence(champion.version, since))
+    listed = record["candidates"] if record else [c.version for c in _rollback_candidates(champion, previous,
+                                                                                          versions)]
+    by_version = {v.version: v for v in versions}
+    candidates = [by_version[v] for v in listed if v in by_version]
+    tried = candidates if search else [c for c in candidates if previous and c.version == previous.version]
+    if not tried:
+        return None, previous, None
+    evidence = _tenure_evidence(lake, config, registry, champion, since, candidates, tried, labelled, batch_id,
+                                rows)
     rules, first, kind = config.challenger, None, task_kind(config.model)
-    for candidate in candidates:
+    for candidate in tried:
         theirs = offline_scores(lake, config, registry, pooled, candidate.version, offline=search)
-        if theirs is None:
+        if theirs is None or candidate.version not in evidence:
             continue
-        comparison = paired_bootstrap(pooled[config.model.target], ours, theirs, metric=rules.metric,
-                                      rounds=rules.bootstrap_rounds, confidence=rules.confidence, seed=rules.seed,
-                                      alpha=rules.alpha, kind=kind)
-        first = first or (comparison, candidate)
+        window = paired_bootstrap(pooled[config.model.target], ours, theirs, metric=rules.metric,
+                                  rounds=rules.bootstrap_rounds, confidence=rules.confidence, seed=rules.seed,
+                                  alpha=rules.alpha, kind=kind)
+        comparison = with_evidence(window, evidence[candidate.version], len(listed))
+        about = {"since": since, "units": evidence[candidate.version].units, "candidates": len(listed)}
+        first = first or (comparison, candidate, about)
         if comparison.wins_by(config.policy.rollback_margin):
-            return comparison, candidate
-    return first if first else (None, previous)
-
+            return comparison, candidate, about
+    return first if first else (None, previous, None)
 
 
 def _days_between(earlier: str | None, later: str) -> int | None:
     if not earlier:
         return None
     return (parse_batch_id(later) - parse_batch_id(earlier)).days
+
+
+def drift_streak(lake: Lake, config: PipelineConfig, batch_id: str) -> int:
+    """Consecutive days up to `batch_id` whose drift raised a drift_alert: at least
+    `drift.min_drifted_features` features drifted (fewer is below the bar the alert is raised at)."""
+    streak, day = 0, parse_batch_id(batch_id)
+    while True:
+        report = lake.read_json(lake.report_dir(day.isoformat()) / "drift.json")
+        if not report or len(report.get("drifted_features") or []) < config.drift.min_drifted_features:
+            return streak
+        streak += 1
+        day -= dt.timedelta(days=1)
 
 
 # --- the day's assessment ---------------------------------------------------------------------
@@ -88,14 +170,7 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
     drift = lake.read_json(lake.report_dir(batch_id) / "drift.json", {}) or {}
     drifted = tuple(drift.get("drifted_features", []))
 
-    streak = 0
-    day = parse_batch_id(batch_id)
-    while True:
-        previous = lake.read_json(lake.report_dir(day.isoformat()) / "drift.json")
-        if not previous or not previous.get("drifted_features"):
-            break
-        streak += 1
-        day -= dt.timedelta(days=1)
+    streak = drift_streak(lake, config, batch_id)
 
     predictions = lake.predictions(batch_id)
     kind = task_kind(config.model)
@@ -149,8 +224,9 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
     # Short of the service level: did an earlier champion serve the rows since the onset better?
     short = champion_metric is not None and bar is not None and shortfall(champion_metric, bar, metric) > 0
     since = [d for d in labelled[-config.policy.performance_window_days:] if not onset or d >= onset] if short else None
-    guardrail, fallback = _guardrail(lake, config, registry, labelled, champion, previous_champion, versions,
-                                     search_days=since)
+    guardrail, fallback, guardrail_evidence = _guardrail(lake, config, registry, labelled, champion,
+                                                         previous_champion, versions, search_days=since,
+                                                         batch_id=batch_id)
     seen = [v.tags.get("seen_until") for v in versions if v.tags.get("trigger") == "performance"
             and onset and v.tags.get("onset") == onset and v.tags.get("trained_on", "") <= batch_id]
     repairs = challenger.tags.get("repairs") if challenger else None
@@ -167,6 +243,7 @@ def build_state(config: PipelineConfig, batch_id: str) -> State:
         champion_metric=champion_metric,
         champion_baseline=champion_baseline,
         guardrail=guardrail,
+        guardrail_evidence=guardrail_evidence,
         previous_champion_baseline=float(fallback.tags[f"metric_{metric}"])
         if fallback and f"metric_{metric}" in fallback.tags else None,
         rollback_to=fallback.version if fallback and guardrail else None,

@@ -3,8 +3,8 @@
 Layout (under `storage.root`, see DESIGN.md):
     reference/train.parquet, landing/batches/<batch_id>.parquet|csv, landing/labels/<batch_id>.*,
     validated/batches|labels/<batch_id>.parquet, quarantine/<batch_id>/..., predictions/<batch_id>.parquet,
-    reports/<batch_id>/..., metrics/performance.parquet, expectations/*.json, decisions.jsonl,
-    challengers/<model_version>/sequence.parquet
+    reports/<batch_id>/..., metrics/performance.parquet, metrics/guardrail/*.json, expectations/*.json,
+    decisions.jsonl, challengers/<model_version>/sequence.parquet
 
 Every write goes to a temp file in the same folder and is renamed into place, so a reader never
 sees half a file and a rerun replaces the day's output instead of adding to it.
@@ -207,6 +207,10 @@ class Lake:
         """The rows a challenger is judged on, in order (day, id, label as judged): fixed at registration and
         only ever extended, so every look of its anytime-valid comparison is on one growing sequence."""
         return self.root / "challengers" / str(int(version)) / "sequence.parquet"
+
+    def guardrail_evidence(self, version: str, since: str | None) -> Path:
+        """The rollback guardrail's e-processes over one champion's tenure (its version, the day it began serving)."""
+        return self.root / "metrics" / "guardrail" / f"v{version}_{since or 'start'}.json"
 
     @property
     def performance_table(self) -> Path:
