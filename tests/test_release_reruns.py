@@ -122,3 +122,26 @@ def test_reruns_of_a_released_day_keep_it_accepted_and_scored_and_notify_each_ve
     assert lake.validated("batches", DAY).read_bytes() == before[str(lake.validated("batches", DAY))]
     assert [p["event"] for p in hook.about(DAY)] == ["quarantine_batch", "accept_batch", "quarantine_batch",
                                                      "accept_batch"]
+
+
+def test_a_released_label_file_survives_later_ingests(world) -> None:
+    """The labels' twin of the above: a bad label file is quarantined, its fix released; every later ingest
+    (the next day's run, a rerun) leaves the release alone instead of quarantining the bad file again and
+    retracting the day's validated labels."""
+    from modelguard.ingest import release_labels
+
+    lake, day = world["lake"], "2026-09-02"
+    assert tasks.ingest_batch(day)["status"] == "accepted"
+    ids = pd.read_parquet(lake.validated("batches", day))["transaction_id"]
+    good = pd.DataFrame({"transaction_id": ids, "is_fraud": (np.arange(len(ids)) % 20 == 0).astype(int)})
+    lake.write_parquet(good.assign(is_fraud=7), lake.root / "landing" / "labels" / f"{day}.parquet")  # not a class
+    assert day in tasks.ingest_labels(day)["labels_quarantined"]
+    lake.write_parquet(good, lake.quarantine_dir(day, "labels") / "fixed.parquet")
+    release_labels(load_config(os.environ["MODELGUARD_CONFIG"]), day)
+    validated = lake.validated("labels", day).read_bytes()
+    lines = [e for e in decisions.for_batch(lake, day) if e.get("kind") == "labels"]
+    for run_day in (day, "2026-09-04"):  # a rerun of the day, and the next day's ingest
+        result = tasks.ingest_labels(run_day)
+        assert day not in result["labels_quarantined"]
+    assert lake.validated("labels", day).read_bytes() == validated
+    assert [e for e in decisions.for_batch(lake, day) if e.get("kind") == "labels"] == lines

@@ -270,6 +270,12 @@ def _labels_verdict(lake: Lake, label_id: str) -> dict | None:
     return lines[-1] if lines else None
 
 
+def _judged_before(lake: Lake, label_id: str, digest: str) -> bool:
+    """A label file of this content had a verdict before (e.g. the quarantined file a release replaced)."""
+    return any(e.get("kind") == "labels" and e.get("file_sha256") == digest
+               and e["action"] in ("accept_batch", "quarantine_batch") for e in decisions.for_batch(lake, label_id))
+
+
 def ingest_labels(config: PipelineConfig, batch_id: str) -> dict:
     """Validate every landed label file whose content has no verdict yet (labels arrive days late).
 
@@ -286,6 +292,8 @@ def ingest_labels(config: PipelineConfig, batch_id: str) -> dict:
         last = _labels_verdict(lake, label_id)
         if last is not None and last.get("file_sha256") in (digest, None):
             continue  # this very file has its verdict (None: a line from before files were fingerprinted)
+        if last is not None and last.get("dag_id") == "modelguard_release" and _judged_before(lake, label_id, digest):
+            continue  # the bad file a release replaced: the release holds (as for batches)
         status = decisions.batch_status(lake, label_id)
         if status not in decisions.USABLE:
             waiting.append(label_id)
