@@ -246,3 +246,46 @@ def test_a_forced_promotion_by_the_dag_names_the_airflow_user_who_triggered_it(w
     # dag.test's runs are triggered by "dag_test" (a UI or REST trigger records the logged-in user)
     assert line["by"] == "dag_test" and line.get("forced_by") == "dag_test"
     assert registry.get(version).tags["promoted_by"] == "dag_test"
+
+
+def test_a_crash_between_a_move_and_its_line_is_finished_and_logged_by_the_retry(world, monkeypatch) -> None:
+    """The alias moved, then the mover died before its decision line: the intent stays until the line is written,
+    so the retry completes the move (a no-op) and logs it under its move_id; it is never taken for a hand move."""
+    import modelguard.promote as promotion
+
+    config, registry, lake, _ = world
+    version = _requested(world, "2026-09-08", "yes")
+    approve(config, version, by="alice")
+    record = promotion.decisions.record
+
+    def dies_before_the_line(*args, **kwargs):
+        if kwargs.get("action") == "promote":
+            raise OSError("the worker died")
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(promotion.decisions, "record", dies_before_the_line)
+    with pytest.raises(OSError):
+        promote(config, DAY)
+    monkeypatch.undo()
+    assert registry.aliases()[CHAMPION] == version and PENDING_MOVE_TAG in registry.model_tags()
+    promote(config, DAY)  # the task's retry
+    (line,) = _lines(lake, action="promote")
+    assert line["model_version"] == version and line["by"] == "alice" and line["move_id"].startswith("promote:v1->")
+    assert PENDING_MOVE_TAG not in registry.model_tags()
+    assert registry.aliases()[PREVIOUS_CHAMPION] == "1"
+
+
+def test_a_challenger_that_lost_never_withdraws_a_request_that_won(world) -> None:
+    """Under a performance drop the search goes on beside a pending partial fix; a new challenger that does not
+    beat the champion is registered (rejected) but leaves the alias, and the request, to the one that did."""
+    config, registry, lake, estimator = world
+    partial = _requested(world, "2026-09-08", "partial")
+    lost, _ = registry.register(estimator, train_key="challenger-lost", run_name="lost", metrics={},
+                                tags={"trigger": "performance", "comparison": "failed", "compared_with": "1",
+                                      "trained_on": "2026-09-09"})
+    registry.set_tags(lost, {"approval": "rejected"})
+    assert _take_challenger_alias(registry, lost, lake=lake, batch_id="2026-09-09") is False
+    assert registry.aliases()[CHALLENGER] == partial and registry.get(partial).approval == "pending"
+    assert not _lines(lake, alert="approval_superseded")
+    approve(config, partial, by="alice")
+    assert promote(config, DAY)["version"] == partial

@@ -35,7 +35,7 @@ from modelguard.config import PipelineConfig
 from modelguard.performance import labelled_batch_ids
 from modelguard.policy import State, service_bar
 from modelguard.policy_state import build_state
-from modelguard.promote import supersede_requests
+from modelguard.promote import SUPERSEDED_TAG, supersede_requests
 from modelguard.registry import CHALLENGER, CHAMPION, Registry, Version
 from modelguard.storage import Lake
 from modelguard.task_kinds import shortfall, task_kind
@@ -257,9 +257,7 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
         lake.write_parquet(_sequence_of(config, holdout), sequence)
     if created or registry.get(version).approval is None:
         registry.set_tags(version, {"approval": verdict})
-    _take_challenger_alias(registry, version)
-    if registry.aliases().get(CHALLENGER) == version:  # every older request is superseded by the newer one
-        supersede_requests(lake, registry, batch_id, DAG_ID, challenger=version)
+    _take_challenger_alias(registry, version, lake=lake, batch_id=batch_id)
     decisions.record(lake, batch_id=batch_id, dag_id=DAG_ID, action="register_challenger", model_version=version,
                      reason=f"trained on {train_window} ({len(train)} rows), trigger {trigger}"
                             + (f", onset {window.onset}" if window.onset else ""),
@@ -272,15 +270,26 @@ def challenge(config: PipelineConfig, batch_id: str, trigger: str | None = None)
 
 
 @alias_lock.serialised("challenger")
-def _take_challenger_alias(registry: Registry, version: str) -> None:
-    """Point `challenger` at `version` (never back to an older one). The requests it replaces are superseded
-    by the caller (`promote.supersede_requests`): an undecided one's evidence no longer grows, and a pending
-    one is no longer the candidate. Under the alias lock: a promotion's check-then-delete of `challenger`
-    never removes a newer one."""
+def _take_challenger_alias(registry: Registry, version: str, lake: Lake | None = None,
+                           batch_id: str | None = None) -> bool:
+    """Point `challenger` at `version` (never back to an older one) and, given the `lake`, supersede the
+    unanswered requests it replaces (`promote.supersede_requests`: an undecided one's evidence no longer grows,
+    a pending one is no longer the candidate), in one step under the alias lock: a promotion's
+    check-then-delete of `challenger` never removes a newer one, and never promotes a request superseded
+    half-way. A rejected version does not take the alias from a live request: a challenger that lost to the
+    champion must not withdraw one that beat it (the search under a performance drop goes on beside a
+    pending partial fix). Returns whether it took the alias."""
     current = registry.by_alias(CHALLENGER)
     if current is not None and int(version) < int(current.version):
-        return  # a rerun of an old day never points it back
+        return False  # a rerun of an old day never points it back
+    if current is not None and current.version != version and registry.get(version).approval == "rejected" \
+            and current.approval in ("pending", "evaluating", "approved") and not current.tags.get(SUPERSEDED_TAG) \
+            and "promoted_on" not in current.tags:
+        return False
     alias_lock.held().set(CHALLENGER, version)
+    if lake is not None:
+        supersede_requests(lake, registry, batch_id, DAG_ID, challenger=version)
+    return True
 
 
 def _sequence_of(config: PipelineConfig, rows: pd.DataFrame) -> pd.DataFrame:

@@ -107,8 +107,15 @@ def _move(registry: Registry, kind: str, to_version: str, from_version: str | No
             registry.set_tags(from_version, {"rolled_back_on": batch_id, "approval": "rejected"})
         if registry.aliases().get(PREVIOUS_CHAMPION) == to_version:
             lock.delete(PREVIOUS_CHAMPION)
-    lock.clear_intent()
+    # The intent stays until the caller has logged the move (`_logged`): a crash in between leaves it, and the
+    # retry's repair completes the move again (a no-op) and logs it under the same move_id.
     return move_id
+
+
+def _logged(line: dict) -> dict:
+    """The move's decision line is in the log: only now is its intent done with."""
+    alias_lock.held().clear_intent()
+    return line
 
 
 @alias_lock.serialised("repair")
@@ -123,7 +130,9 @@ def repair(config: PipelineConfig, now: dt.datetime | None = None) -> dict | Non
     if not pending:
         return None
     move = json.loads(pending)
-    if _still_running(move, now or dt.datetime.now(dt.UTC)):
+    # An intent written under the alias lock (it carries an `id`) and found by a holder of that lock was left by a
+    # holder that is gone (the kernel freed its lock): no lease to wait out. Older intents keep the lease.
+    if not move.get("id") and _still_running(move, now or dt.datetime.now(dt.UTC)):
         raise AliasMoveInProgress(f"an alias move to v{move['to']} by {move['by']} started at {move['at']} "
                                   f"({move.get('owner')}) is still running; the retry looks again")
     champion = aliases.get(CHAMPION)
@@ -137,13 +146,14 @@ def repair(config: PipelineConfig, now: dt.datetime | None = None) -> dict | Non
         return {**move, "discarded": True}
     move_id = _move(registry, move["kind"], move["to"], move["from"], move["batch_id"], move["by"],
                     move.get("id"), move.get("forced_by"))
-    # the dead mover never got to log it (its line comes after the move): the log must explain the alias
+    # the dead mover may not have logged it (its line comes after the move): the log must explain the alias.
+    # Under the same move_id, a line it did write is not written twice.
     lake, dag_id = Lake(config.storage_root), PROMOTE_DAG_ID if move["kind"] == "promote" else ROLLBACK_DAG_ID
-    decisions.record(lake, batch_id=move["batch_id"], dag_id=dag_id, action=move["kind"],
+    _logged(decisions.record(lake, batch_id=move["batch_id"], dag_id=dag_id, action=move["kind"],
                      model_version=move["to"], by=move["by"], move_id=move_id,
                      **{"previous_champion" if move["kind"] == "promote" else "rolled_back": move["from"]},
                      **({"forced_by": move["forced_by"]} if move.get("forced_by") else {}),
-                     reason=f"completed a {move['kind']} to v{move['to']} left half-done by {move['by']}")
+                     reason=f"completed a {move['kind']} to v{move['to']} left half-done by {move['by']}"))
     supersede_requests(lake, registry, move["batch_id"], dag_id, champion=move["to"])
     return move
 
@@ -252,10 +262,11 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
         return {"batch_id": batch_id, "status": "already_champion", "version": version}
     _check_gates(registry, version, force, champion_version)
     move_id = _move(registry, "promote", version, champion_version, batch_id, by, forced_by=forced_by)
-    decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="promote", model_version=version,
-                     reason=f"v{version} replaces v{champion_version} as champion (approved by {by})"
-                            + (f" [forced by {forced_by}]" if force else ""), previous_champion=champion_version,
-                     by=by, move_id=move_id, **({"forced_by": forced_by} if force else {}))
+    _logged(decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="promote", model_version=version,
+                             reason=f"v{version} replaces v{champion_version} as champion (approved by {by})"
+                                    + (f" [forced by {forced_by}]" if force else ""),
+                             previous_champion=champion_version, by=by, move_id=move_id,
+                             **({"forced_by": forced_by} if force else {})))
     superseded = supersede_requests(lake, registry, batch_id, PROMOTE_DAG_ID, champion=version)
     return {"batch_id": batch_id, "status": "promoted", "version": version, "previous": champion_version,
             **({"superseded": superseded} if superseded else {})}
@@ -408,8 +419,9 @@ def rollback(config: PipelineConfig, batch_id: str, version: str | None = None, 
         return {"batch_id": batch_id, "status": "already_champion", "version": version}
     _check_gates(registry, version, force=True)
     move_id = _move(registry, "rollback", version, champion.version if champion else None, batch_id, by)
-    decisions.record(lake, batch_id=batch_id, dag_id=ROLLBACK_DAG_ID, action="rollback", model_version=version,
-                     reason=reason, rolled_back=champion.version if champion else None, by=by, move_id=move_id)
+    _logged(decisions.record(lake, batch_id=batch_id, dag_id=ROLLBACK_DAG_ID, action="rollback", model_version=version,
+                             reason=reason, rolled_back=champion.version if champion else None, by=by,
+                             move_id=move_id))
     supersede_requests(lake, registry, batch_id, ROLLBACK_DAG_ID, champion=version)
     return {"batch_id": batch_id, "status": "rolled_back", "version": version,
             "rolled_back": champion.version if champion else None}
