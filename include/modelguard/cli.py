@@ -177,15 +177,16 @@ def release(batch_id: str, config: ConfigOption = None,
     """Re-validate a quarantined batch (or, with --labels, label file) from its fixed file
     (quarantine/[labels/]<id>/fixed.* or landing) through the modelguard_release DAG and, if it passes,
     run the rest of that day's cycle on it."""
-    from modelguard.batch_days import requested_day
+    from modelguard.batch_days import parse_batch_id
     from modelguard.replay import ReplayError
     from modelguard.replay import release as run
 
     cfg = _config(config)
-    try:  # a day that has begun, YYYY-MM-DD: refused before anything is touched
-        requested_day(batch_id, dt.datetime.now(dt.UTC), cfg.schedule, name="release DAY")
+    try:  # a day, YYYY-MM-DD, refused before anything is touched; like replay, any day of a timeline (the DAG
+        # triggered by a person refuses a day after today)
+        parse_batch_id(batch_id)
     except ValueError as error:
-        console.print(f"[red]{error}[/red]")
+        console.print(f"[red]release DAY: {error}[/red]")
         raise typer.Exit(2) from None
     try:
         result = run(cfg, batch_id, labels=labels)
