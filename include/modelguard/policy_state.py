@@ -9,6 +9,7 @@ import datetime as dt
 import pandas as pd
 
 from modelguard import decisions, model
+from modelguard.batch_days import is_batch_id
 from modelguard.bootstrap import reference_output
 from modelguard.compare import Evidence, evidence_units, paired_bootstrap, with_evidence
 from modelguard.config import PipelineConfig
@@ -28,8 +29,9 @@ MAX_ROLLBACK_CANDIDATES = 3  # versions that served before, tried as rollback ta
 
 
 def _tenure_start(champion) -> str | None:
-    """The day the champion began serving this time: its promotion, or the rollback that restored it."""
-    days = [champion.tags[tag] for tag in ("promoted_on", "restored_on") if champion.tags.get(tag)]
+    """The day the champion began serving this time: its promotion, or the rollback that restored it (a tag that
+    is not a day, e.g. edited by hand in the MLflow UI, is not one: it names a lake file)."""
+    days = [champion.tags[tag] for tag in ("promoted_on", "restored_on") if is_batch_id(champion.tags.get(tag))]
     return max(days) if days else None
 
 
