@@ -86,7 +86,7 @@ ONSETS = [
     ("a dip that recovered", [0.86, 0.50, 0.85], None),
     ("two runs: the latest counts", [0.5, 0.86, 0.6, 0.3], "d2"),
     ("within tolerance is not below the bar", [0.86, 0.78, 0.77], None),
-    ("unmeasured (NaN) counts as below", [0.86, float("nan"), 0.5], "d1"),
+    ("unmeasured (NaN) is skipped: it neither starts nor breaks the run", [0.86, float("nan"), 0.5], "d2"),
 ]
 
 

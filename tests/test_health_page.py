@@ -188,7 +188,8 @@ def test_only_reports_and_quarantine_files_are_served(lake_config, tmp_path: Pat
 # --- end to end: the plugin in a real `make up` stack --------------------------------------------
 # Nine days are the least that show every kind of decision: the null storm on day 1 is quarantined on
 # 09-02; concept drift from 09-04 (day 3) shows in labels three days later, a challenger trained from the
-# onset is requested on 09-08, approved by the simulated engineer and promoted on 09-09, when the next waits.
+# onset is requested on 09-08, approved by the simulated engineer and promoted on 09-09; the next, requested that
+# day against v1, is superseded by the promotion (#20).
 E2E_DAYS, QUARANTINED_DAY = 9, "2026-09-02"
 INCIDENTS = ["null_storm@1", "concept_drift@3"]
 SHORT_TIMELINE = {
@@ -322,8 +323,11 @@ def test_a_logged_in_engineer_sees_the_incidents(stack: Stack) -> None:
     assert {"performance_alert", "register_challenger", "request_approval", "promote"} <= {a for _, a in events}
     requested = {e["model_version"] for e in log if e["action"] == "request_approval"}
     waiting = {p["version"] for p in data["pending_approvals"]}
-    assert requested == waiting | (requested & set(promoted)) and not waiting & set(promoted)
-    assert waiting, "the last challenger is requested on the last day: it waits for a person"
+    # v3 beat v1 on 09-09, and v2 replaced v1 that day: its request is superseded (#20), not waiting
+    superseded = {e["model_version"] for e in log if e.get("alert") == "approval_superseded"}
+    assert superseded, "the request compared with the replaced champion is superseded"
+    assert requested == waiting | (requested & set(promoted)) | superseded
+    assert not waiting & (set(promoted) | superseded)
     assert data["checklist"]["batch_id"] == f"2026-09-{E2E_DAYS:02d}"
     assert {p["alias"] for p in data["timeline"]["realized"]} >= {"champion"}
     assert len(data["timeline"]["estimated"]) == E2E_DAYS - 1  # every accepted day
@@ -408,7 +412,10 @@ def test_the_page_in_the_airflow_ui_through_the_login_page(stack: Stack) -> None
             incidents = frame.locator("#incidents").inner_text()
             for text in ("quarantine_batch", QUARANTINED_DAY, "performance_alert", "request_approval", "promote"):
                 assert text in incidents, text
-            assert "in MLflow" in frame.locator("#pending").inner_text()  # the waiting version, linked
+            pending = frame.locator("#pending").inner_text()  # superseded requests left the list (#20)
+            superseded = {e["model_version"] for e in decisions.read_decisions(stack.lake)
+                          if e.get("alert") == "approval_superseded"}
+            assert superseded and not any(f"v{v} in MLflow" in pending for v in superseded), pending
             assert "recommended response" in frame.locator("#checklist").inner_text().lower()
             page.screenshot(path=str(ARTIFACTS / "model-health.png"))
             if os.environ.get("MODELGUARD_UPDATE_SCREENSHOT"):
