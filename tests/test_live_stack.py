@@ -84,7 +84,7 @@ class Scenario:
         replay_env = cli_env(self.folder / "pipeline.yaml", self.folder / "replay-airflow")
         replay = _popen_replay(replay_env, self.folder / "replay.log")
         # The live config: batch day 09-08 begins at t0; every later day DAY seconds after the one before.
-        self.t0 = time.time() + 210  # boot and the history replay run side by side: ~165 s on a busy CI machine
+        self.t0 = time.time() + 240  # boot and the history replay run side by side: ~165-225 s on a busy CI machine
         live = yaml.safe_load((self.folder / "pipeline.yaml").read_text())
         live["schedule"] = {**SCHEDULE, "rehearsal": {
             "day_length": f"{DAY}s", "first_day": LIVE[0],
