@@ -289,3 +289,16 @@ def test_a_challenger_that_lost_never_withdraws_a_request_that_won(world) -> Non
     assert not _lines(lake, alert="approval_superseded")
     approve(config, partial, by="alice")
     assert promote(config, DAY)["version"] == partial
+
+
+def test_a_rollback_asked_today_goes_before_an_approved_promotion(world) -> None:
+    """The demo's reversal: the day's assessment asks to roll the serving champion back while a person has just
+    approved a challenger compared with it. The stable model is restored first: the promote run holds."""
+    config, registry, lake, _ = world
+    version = _requested(world, "2026-09-08", "yes")
+    approve(config, version, by="alice")
+    lake.write_json({"rollback": True, "aliases": registry.aliases(), "actions": []},
+                    lake.report_dir(DAY) / "assessment.json")
+    assert promote(config, DAY)["status"] == "held_for_rollback"
+    assert registry.aliases()[CHAMPION] == "1" and not _lines(lake, action="promote")
+    assert promote(config, "2026-09-11")["version"] == version  # another day: no rollback asked, it is promoted

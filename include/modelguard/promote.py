@@ -235,6 +235,10 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
                              move_id=_move_id("promote", champion.version, previous))
             supersede_requests(lake, registry, batch_id, PROMOTE_DAG_ID, champion=champion.version)
             return {"batch_id": batch_id, "status": "recorded_manual_move", "version": champion.version}
+        if _rollback_asked(lake, batch_id, champion_version):
+            # Today's assessment asks to roll the serving champion back: restore the stable model first. An
+            # approval compared with the champion being rolled back is superseded by the rollback.
+            return {"batch_id": batch_id, "status": "held_for_rollback", "repaired": repaired}
         rejected = _record_rejections(lake, registry, batch_id)
         _expire_pending(lake, registry, batch_id, config.policy.approval_ttl_days)
         # Requests about another champion than the one serving can no longer be promoted (caught here too when
@@ -270,6 +274,12 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
     superseded = supersede_requests(lake, registry, batch_id, PROMOTE_DAG_ID, champion=version)
     return {"batch_id": batch_id, "status": "promoted", "version": version, "previous": champion_version,
             **({"superseded": superseded} if superseded else {})}
+
+
+def _rollback_asked(lake: Lake, batch_id: str, champion: str | None) -> bool:
+    """The day's assessment asks the rollback DAG to replace `champion` (not yet done)."""
+    assessment = lake.read_json(lake.report_dir(batch_id) / "assessment.json", {}) or {}
+    return bool(assessment.get("rollback")) and (assessment.get("aliases") or {}).get(CHAMPION) == champion
 
 
 def _refuse(lake: Lake, registry: Registry, batch_id: str, version: str, by: str, refusal: PromotionRefused) -> None:
