@@ -365,7 +365,7 @@ class Pipeline(RuleBasedStateMachine):
     def every_champion_was_compared_with_the_version_it_replaced(self) -> None:
         versions = {v.version: v for v in self.registry.versions()}
         for entry in decisions.read_decisions(self.lake):
-            if entry["action"] != "promote" or entry.get("forced_by") or entry.get("by") == "mlflow-ui":
+            if entry["action"] != "promote" or entry.get("forced_by") or entry.get("moved_by"):
                 continue  # a person's own choice: forced, or the alias moved by hand
             promoted = versions[entry["model_version"]]
             if promoted.tags.get("trigger") == "init":

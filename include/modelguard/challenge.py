@@ -19,7 +19,8 @@ What follows the comparison:
   challenger has seen: a late day, corrected labels or a retraction never rewrite a path already judged. A
   day of it that is retracted (batch re-quarantined, corrected labels failed) ends the evaluation
   (`approval=superseded`, one `no_action` line): its evidence cannot be extended, a new challenger starts anew;
-- one that is not ahead is kept with `approval=rejected` and the comparison that rejected it.
+- one that is not ahead is kept with `approval=not_requested` and the comparison it lost (`rejected` is
+  a person's word, stamped by the registry server; the pipeline never writes it).
 """
 
 from __future__ import annotations
@@ -140,10 +141,10 @@ def _compare(config: PipelineConfig, registry: Registry, champion_version: str, 
 
 
 def _verdict(config: PipelineConfig, comparison: Comparison) -> str:
-    """pending (proven better), evaluating (ahead, not proven yet) or rejected."""
+    """pending (proven better), evaluating (ahead, not proven yet) or not_requested (not ahead)."""
     if comparison.wins_by(config.challenger.min_improvement):
         return "pending"
-    return "evaluating" if comparison.improvement >= config.challenger.min_improvement else "rejected"
+    return "evaluating" if comparison.improvement >= config.challenger.min_improvement else "not_requested"
 
 
 def _repairs(config: PipelineConfig, bar: float | None, comparison: Comparison) -> str | None:
@@ -282,7 +283,7 @@ def _take_challenger_alias(registry: Registry, version: str, lake: Lake | None =
     current = registry.by_alias(CHALLENGER)
     if current is not None and int(version) < int(current.version):
         return False  # a rerun of an old day never points it back
-    if current is not None and current.version != version and registry.get(version).approval == "rejected" \
+    if current is not None and current.version != version and registry.get(version).approval == "not_requested" \
             and current.approval in ("pending", "evaluating", "approved") and not current.tags.get(SUPERSEDED_TAG) \
             and "promoted_on" not in current.tags:
         return False

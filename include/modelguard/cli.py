@@ -199,16 +199,23 @@ def release(batch_id: str, config: ConfigOption = None,
 
 
 @app.command()
-def approve(version: str, config: ConfigOption = None,
-            by: Annotated[str, typer.Option(help="Who approves.")] = os.environ.get("USER", "cli")) -> None:
-    """Approve a version for promotion (same as setting tag approval=approved in the MLflow UI)."""
+def approve(version: str, config: ConfigOption = None) -> None:
+    """Approve a version for promotion (same as setting tag approval=approved in the MLflow UI).
+
+    On a registry server you approve as your MLflow login (MLFLOW_TRACKING_USERNAME / _PASSWORD), which the server
+    stamps and checks against approval.approvers; on the embedded store, as your OS user (not verified)."""
+    from mlflow.exceptions import MlflowException
+
     from modelguard.promote import PromotionRefused
     from modelguard.promote import approve as run
 
     try:
-        console.print(json.dumps(run(_config(config), version, by=by)))
+        console.print(json.dumps(run(_config(config), version)))
     except PromotionRefused as error:
         console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    except MlflowException as error:  # the registry server's 403 names the rule
+        console.print(f"[red]refused by the registry: {error.message}[/red]")
         raise typer.Exit(1) from None
 
 

@@ -191,6 +191,36 @@ def parse_duration(value: Any) -> Any:
 Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
 
 
+_MLFLOW_USER = re.compile(r"^(role:)?[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
+
+
+class ApprovalConfig(_Strict):
+    """Who may approve: enforced by the registry server (`mlflow server --app-name modelguard`), which stamps the
+    verified user on each approval. With the embedded SQLite store there is no server and no login, and an
+    approval records the OS user, unverified."""
+
+    approvers: list[str] = Field(default_factory=list, description="MLflow users (or `role:NAME`, an MLflow role) "
+                                 "who may approve, reject or move `champion` by hand; empty: MLflow admins only")
+    four_eyes: bool = Field(True, description="the account that registered a version, or requested its approval, "
+                            "cannot approve it (where a server verifies accounts)")
+    pipeline_user: str = Field("modelguard", description="the MLflow account the pipeline's tasks log in as: it "
+                               "requests approvals and moves aliases, and may never approve")
+
+    @field_validator("approvers")
+    @classmethod
+    def _accounts(cls, value: list[str]) -> list[str]:
+        for i, name in enumerate(value):
+            if not isinstance(name, str) or not _MLFLOW_USER.match(name):
+                raise ValueError(f"approvers[{i}] {name!r}: an MLflow username, or role:NAME")
+        return value
+
+    @model_validator(mode="after")
+    def _pipeline_is_no_approver(self) -> ApprovalConfig:
+        if self.pipeline_user in self.approvers:
+            raise ValueError(f"approvers: the pipeline's own account {self.pipeline_user!r} may never approve")
+        return self
+
+
 class RehearsalConfig(_Strict):
     """Compressed time, to rehearse many batch days in minutes (live tests, demos on a running stack).
 
@@ -460,6 +490,7 @@ class PipelineConfig(_Strict):
     drift: DriftConfig = DriftConfig()
     challenger: ChallengerConfig = ChallengerConfig()
     policy: PolicyConfig = PolicyConfig()
+    approval: ApprovalConfig = ApprovalConfig()
     notifications: NotificationsConfig = NotificationsConfig()
     # Folder the config file lives in; relative paths in the file are resolved against it.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
@@ -500,6 +531,11 @@ class PipelineConfig(_Strict):
         if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
             return prefix + str((self.base_dir / uri[len(prefix) :]).resolve())
         return uri
+
+    @property
+    def registry_server(self) -> bool:
+        """The registry is an MLflow server, which verifies who acts (else the embedded store: no login)."""
+        return self.tracking_uri.startswith(("http://", "https://"))
 
 
 def _format_errors(error: ValidationError) -> str:

@@ -117,7 +117,7 @@ def pending_approvals(log: list[dict], tags: dict[str, dict], model: str, mlflow
         if version in promoted and promoted[version] >= (entry.get("batch_id") or "") or version in superseded:
             continue
         version_tags = tags.get(version, {})
-        if version_tags.get("approval") in ("rejected", "superseded") or "promoted_on" in version_tags \
+        if version_tags.get("approval") in ("rejected", "superseded", "not_requested", "rolled_back") or "promoted_on" in version_tags \
                 or "rolled_back_on" in version_tags or "superseded_on" in version_tags:
             continue
         waiting[version] = {"version": version, "requested_on": entry.get("batch_id"), "reason": entry["reason"],

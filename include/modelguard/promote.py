@@ -11,12 +11,14 @@ and a new challenger) never interleave, and each alias write is a compare-and-se
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
 import os
 import socket
 import uuid
 
 from modelguard import alias_lock, decisions
+from modelguard.approval import IDENTITY_TAG, OS_USER, Unverified, evidence, verdict_of
 from modelguard.config import PipelineConfig
 from modelguard.registry import (
     CHALLENGER,
@@ -95,7 +97,7 @@ def _move(registry: Registry, kind: str, to_version: str, from_version: str | No
              "promoted_by" if kind == "promote" else "restored_by": by, f"{kind}d_at": _now()}
     registry.set_tags(to_version, stamp)
     if kind == "promote":
-        registry.set_tags(to_version, {"approval": "approved"})
+        # No `approval` write: only a person (an approver, stamped by the registry server) sets `approved`.
         if from_version and from_version != to_version:
             lock.set(PREVIOUS_CHAMPION, from_version)
         lock.set(CHAMPION, to_version)
@@ -104,7 +106,7 @@ def _move(registry: Registry, kind: str, to_version: str, from_version: str | No
     else:
         lock.set(CHAMPION, to_version)
         if from_version and from_version != to_version:
-            registry.set_tags(from_version, {"rolled_back_on": batch_id, "approval": "rejected"})
+            registry.set_tags(from_version, {"rolled_back_on": batch_id, "approval": "rolled_back"})
         if registry.aliases().get(PREVIOUS_CHAMPION) == to_version:
             lock.delete(PREVIOUS_CHAMPION)
     # The intent stays until the caller has logged the move (`_logged`): a crash in between leaves it, and the
@@ -225,13 +227,16 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
         logged = _logged_champion(lake, registry)
         if champion and logged and champion.version != logged:
             previous = logged
-            registry.set_tags(champion.version, {"promoted_on": batch_id, "promoted_by": "mlflow-ui (alias moved)",
-                                                 "approval": "approved"})
+            mover = hand_mover(config, registry, champion.version)
+            registry.set_tags(champion.version, {"promoted_on": batch_id, "promoted_by": mover["moved_by"]})
             if previous and previous != champion.version:
                 alias_lock.held().set(PREVIOUS_CHAMPION, previous)
             decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="promote",
-                             model_version=champion.version, reason="champion alias moved by hand in the registry",
-                             by="mlflow-ui", previous_champion=previous,
+                             model_version=champion.version,
+                             reason=f"champion alias moved by hand in the registry by {mover['moved_by']}"
+                                    + ("" if mover["identity_verified"] else " (identity not verified)"),
+                             by=mover["moved_by"], previous_champion=previous, **mover,
+                             evidence=evidence(champion.tags),
                              move_id=_move_id("promote", champion.version, previous))
             supersede_requests(lake, registry, batch_id, PROMOTE_DAG_ID, champion=champion.version)
             return {"batch_id": batch_id, "status": "recorded_manual_move", "version": champion.version}
@@ -239,7 +244,7 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
             # Today's assessment asks to roll the serving champion back: restore the stable model first. An
             # approval compared with the champion being rolled back is superseded by the rollback.
             return {"batch_id": batch_id, "status": "held_for_rollback", "repaired": repaired}
-        rejected = _record_rejections(lake, registry, batch_id)
+        rejected = _record_rejections(config, lake, registry, batch_id)
         _expire_pending(lake, registry, batch_id, config.policy.approval_ttl_days)
         # Requests about another champion than the one serving can no longer be promoted (caught here too when
         # the champion moved without a promote run); approvals of superseded versions are refused once.
@@ -253,23 +258,34 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
                     "repaired": repaired, "rejected": rejected, **({"refused": refused} if refused else {})}
         candidate = approved[-1]  # the newest approved version
         version = candidate.version
-        by = candidate.tags.get("approved_by", "registry tag approval=approved") \
-            if candidate.approval == "approved" else "policy.auto_promote"
+        audit = {"evidence": evidence(candidate.tags)}
         try:
+            if candidate.approval == "approved":
+                verdict = verdict_of(candidate.tags, "approved", server=config.registry_server,
+                                     policy=registry.approval_policy(), four_eyes=config.approval.four_eyes)
+                by, audit = verdict.by, {**audit, **verdict.fields("approved")}
+            else:
+                by = "policy.auto_promote"
             _check_gates(registry, version, force, champion_version)
-        except PromotionRefused as refusal:
-            _refuse(lake, registry, batch_id, version, by, refusal)
+        except (PromotionRefused, Unverified) as refusal:
+            _refuse(lake, registry, batch_id, version, candidate.tags.get("approved_by", "unknown"), refusal,
+                    **audit)
             return {"batch_id": batch_id, "status": "refused", "version": version, "reason": str(refusal)}
 
+    else:
+        named = registry.get(version)
+        audit = {"evidence": evidence(named.tags if named else {})}
     version = str(version)
     if version == champion_version:
         return {"batch_id": batch_id, "status": "already_champion", "version": version}
     _check_gates(registry, version, force, champion_version)
     move_id = _move(registry, "promote", version, champion_version, batch_id, by, forced_by=forced_by)
+    unverified = audit.get("identity_verified") is False
     _logged(decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="promote", model_version=version,
-                             reason=f"v{version} replaces v{champion_version} as champion (approved by {by})"
+                             reason=f"v{version} replaces v{champion_version} as champion (approved by {by}"
+                                    + (", identity not verified)" if unverified else ")")
                                     + (f" [forced by {forced_by}]" if force else ""),
-                             previous_champion=champion_version, by=by, move_id=move_id,
+                             previous_champion=champion_version, by=by, move_id=move_id, **audit,
                              **({"forced_by": forced_by} if force else {})))
     superseded = supersede_requests(lake, registry, batch_id, PROMOTE_DAG_ID, champion=version)
     return {"batch_id": batch_id, "status": "promoted", "version": version, "previous": champion_version,
@@ -282,11 +298,12 @@ def _rollback_asked(lake: Lake, batch_id: str, champion: str | None) -> bool:
     return bool(assessment.get("rollback")) and (assessment.get("aliases") or {}).get(CHAMPION) == champion
 
 
-def _refuse(lake: Lake, registry: Registry, batch_id: str, version: str, by: str, refusal: PromotionRefused) -> None:
+def _refuse(lake: Lake, registry: Registry, batch_id: str, version: str, by: str, refusal: Exception,
+            **audit) -> None:
     """An approval that cannot be honoured is refused once, in the log; it is not retried every day."""
     decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="no_action",
                      model_version=version, reason=f"approval of v{version} by {by} refused: {refusal}",
-                     alert="approval_refused", by=by)
+                     alert="approval_refused", by=by, **audit)
     registry.set_tags(version, {APPROVAL_REFUSED_TAG: str(refusal)})  # after the line: a crash retries both
 
 
@@ -297,11 +314,12 @@ def _refuse_superseded_approvals(lake: Lake, registry: Registry, batch_id: str, 
     for version in registry.versions():
         if version.version == champion or not version.tags.get(SUPERSEDED_TAG) or not _awaits_promotion(version):
             continue
-        by = version.tags.get("approved_by", "registry tag approval=approved")
+        by = version.tags.get("approved_by", "unknown")
         try:
             _check_gates(registry, version.version, False, champion)
         except PromotionRefused as refusal:
-            _refuse(lake, registry, batch_id, version.version, by, refusal)
+            _refuse(lake, registry, batch_id, version.version, by, refusal, evidence=evidence(version.tags),
+                    approved_at=version.tags.get("approved_at"))
             refused.append(version.version)
     return refused
 
@@ -345,13 +363,15 @@ def _expire_pending(lake: Lake, registry: Registry, batch_id: str, ttl_days: int
             registry.set_tags(version.version, {"approval": "expired"})
             decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="no_action",
                              model_version=version.version, alert="approval_expired",
+                             requested_by=version.tags.get("approval_requested_by"),
+                             requested_at=version.tags.get("approval_requested_at"), evidence=evidence(version.tags),
                              reason=f"approval request for v{version.version} (trained on "
                                     f"{version.tags.get('trained_on')}) expired after {ttl_days} days unanswered")
             expired.append(version.version)
     return expired
 
 
-def _record_rejections(lake: Lake, registry: Registry, batch_id: str) -> list[str]:
+def _record_rejections(config: PipelineConfig, lake: Lake, registry: Registry, batch_id: str) -> list[str]:
     """Log, once each, the requested approvals a person rejected in the registry (`approval=rejected`).
 
     A rejection also frees the policy's hold on retraining (a challenger is only pending while `pending`).
@@ -362,10 +382,15 @@ def _record_rejections(lake: Lake, registry: Registry, batch_id: str) -> list[st
         if version.version not in requested or version.approval != "rejected" or version.tags.get(REJECTION_LOGGED_TAG) \
                 or version.tags.get("rolled_back_on"):  # rejected by a rollback, which the log already says
             continue
-        by = version.tags.get("rejected_by") or "a person in the MLflow registry"
+        try:
+            verdict = verdict_of(version.tags, "rejected", server=config.registry_server,
+                                 policy=registry.approval_policy())
+            by, audit = verdict.by, verdict.fields("rejected")
+        except Unverified as why:  # still a rejection (it never promotes), logged with why no one vouches for it
+            by, audit = "unknown", {"rejected_by": None, "identity_verified": False, "identity": str(why)}
         decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="no_action",
                          model_version=version.version, reason=f"approval of v{version.version} rejected by {by}",
-                         alert="approval_rejected", by=by)
+                         alert="approval_rejected", by=by, **audit, evidence=evidence(version.tags))
         registry.set_tags(version.version, {REJECTION_LOGGED_TAG: batch_id})
         logged.append(version.version)
     return logged
@@ -437,13 +462,34 @@ def rollback(config: PipelineConfig, batch_id: str, version: str | None = None, 
             "rolled_back": champion.version if champion else None}
 
 
-def approve(config: PipelineConfig, version: str, by: str = "cli") -> dict:
-    """What a person does in the MLflow UI: tag the version `approval=approved`."""
+def approve(config: PipelineConfig, version: str, by: str | None = None) -> dict:
+    """What a person does in the MLflow UI: tag the version `approval=approved`.
+
+    On a registry server the login (`MLFLOW_TRACKING_USERNAME`) is who approves: the server stamps it, and refuses
+    anyone not in `approval.approvers`. On the embedded store there is no login: `by` (default: the OS user) is
+    recorded, marked unverified."""
     registry = Registry(config)
     if registry.get(version) is None:
         raise PromotionRefused(f"version {version} of {registry.name!r} does not exist")
-    registry.set_tags(version, {"approval": "approved", "approved_by": by})
-    return {"version": str(version), "approval": "approved", "by": by}
+    if config.registry_server:
+        registry.set_tags(version, {"approval": "approved"})
+        stamped = registry.get(version).tags
+        return {"version": str(version), "approval": "approved", "by": stamped.get("approved_by"),
+                "at": stamped.get("approved_at")}
+    by = by or getpass.getuser()
+    registry.set_tags(version, {"approved_by": by, "approved_at": _now(), IDENTITY_TAG: OS_USER,
+                                "approval": "approved"})
+    return {"version": str(version), "approval": "approved", "by": by, "identity_verified": False}
+
+
+def hand_mover(config: PipelineConfig, registry: Registry, champion: str) -> dict:
+    """Who moved `champion` to `champion` by hand: the registry server's stamp, else unknown (unverified)."""
+    tags = registry.model_tags()
+    if config.registry_server and tags.get("champion_moved_to") == champion and tags.get("champion_moved_by"):
+        return {"moved_by": tags["champion_moved_by"], "moved_at": tags.get("champion_moved_at"),
+                "identity_verified": True}
+    return {"moved_by": "unknown (champion alias moved in the registry)", "moved_at": None,
+            "identity_verified": False}
 
 
 def approve_requested(config: PipelineConfig, before: str, by: str) -> list[str]:

@@ -286,6 +286,30 @@ class Registry:
             if error.error_code != "RESOURCE_DOES_NOT_EXIST" and key in self.model_tags():
                 raise
 
+    # --- approval rules (registry server) -------------------------------------------------------
+    def approval_policy(self) -> dict | None:
+        """The registry server's approval rules for this model (`registry_server`), or None: the embedded store,
+        or a server that does not stamp approvals (no such route)."""
+        if not self.config.registry_server:
+            return None
+        from mlflow.exceptions import MlflowException
+        from mlflow.utils.credentials import get_default_host_creds
+        from mlflow.utils.rest_utils import http_request
+
+        from modelguard.registry_server import POLICY_ROUTE
+
+        try:  # the tasks' own login (MLFLOW_TRACKING_USERNAME / _PASSWORD), as for every registry call
+            response = http_request(get_default_host_creds(self.tracking_uri), POLICY_ROUTE, "GET",
+                                    params={"name": self.name}, max_retries=2)
+        except MlflowException as error:
+            raise _unavailable(self, error) from None
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise RegistryUnavailable(f"the registry server's approval rules ({POLICY_ROUTE}) answered "
+                                      f"{response.status_code}: {response.text[:200]}")
+        return response.json()
+
     # --- health history ------------------------------------------------------------------------
     def log_health(self, batch_id: str, metrics: dict[str, float]) -> None:
         """Append the day's health metrics to the experiment's `health` run, step = the batch's day,
