@@ -124,7 +124,9 @@ class LiveStack:
 
     Ports (`ports` overrides any of them): postgres, redis, mlflow, api, scheduler_health. URIs:
     `mlflow_uri`, `api_url`, `broker_url`, `airflow_db_uri`, `mlflow_db_uri`. Logins: `airflow_user` /
-    `airflow_password` (Airflow UI and REST API), `mlflow_user` / `mlflow_password` (MLflow admin)."""
+    `airflow_password` (Airflow UI and REST API), `mlflow_user` / `mlflow_password` (MLflow admin),
+    `pipeline_user` / `pipeline_password` (the MLflow account every task and pipeline CLI logs in as; created by the
+    server app, never an admin), `approver` (a person in the config's `approval.approvers`: `add_person`)."""
 
     SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
 
@@ -150,6 +152,8 @@ class LiveStack:
         # Per-run secrets: nothing is committed, nothing outlives the run.
         self.airflow_user, self.airflow_password = "admin", secrets.token_urlsafe(16)
         self.mlflow_user, self.mlflow_password = "admin", secrets.token_urlsafe(18)
+        self.pipeline_user, self.pipeline_password = "modelguard", secrets.token_urlsafe(18)
+        self.people: dict[str, str] = {}  # MLflow accounts of people (add_person): name -> password
         self.db_passwords = {"airflow": secrets.token_hex(16), "mlflow": secrets.token_hex(16)}
         self.jwt_secret = secrets.token_urlsafe(32)
         self.fernet_key = base64.urlsafe_b64encode(os.urandom(32)).decode()
@@ -198,9 +202,10 @@ class LiveStack:
         return self.airflow_env().get("AIRFLOW__CORE__AUTH_MANAGER", "")
 
     def mlflow_env(self) -> dict[str, str]:
-        """What a test process needs to talk to the MLflow server as its admin."""
-        return {"MLFLOW_TRACKING_URI": self.mlflow_uri, "MLFLOW_TRACKING_USERNAME": self.mlflow_user,
-                "MLFLOW_TRACKING_PASSWORD": self.mlflow_password}
+        """What a pipeline process (init, replay, a benchmark) needs to talk to the MLflow server: the pipeline's
+        own account, as the tasks use, never the admin."""
+        return {"MLFLOW_TRACKING_URI": self.mlflow_uri, "MLFLOW_TRACKING_USERNAME": self.pipeline_user,
+                "MLFLOW_TRACKING_PASSWORD": self.pipeline_password}
 
     def _base_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items()
@@ -231,8 +236,8 @@ class LiveStack:
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(self.ports["scheduler_health"]),
-            "MLFLOW_TRACKING_USERNAME": self.mlflow_user,
-            "MLFLOW_TRACKING_PASSWORD": self.mlflow_password,
+            "MLFLOW_TRACKING_USERNAME": self.pipeline_user,  # compose's tasks too: never the MLflow admin
+            "MLFLOW_TRACKING_PASSWORD": self.pipeline_password,
         })
         if self.config_file:
             env["MODELGUARD_CONFIG"] = str(Path(self.config_file).resolve())
@@ -371,15 +376,19 @@ class LiveStack:
                         "admin_username": self.mlflow_user}
             ini.write_text("[mlflow]\n" + "".join(f"{key} = {value}\n" for key, value in settings.items()))
             ini.chmod(0o600)
-        return {**self._base_env(), "MLFLOW_AUTH_CONFIG_PATH": str(ini),
-                "MLFLOW_FLASK_SERVER_SECRET_KEY": self.flask_secret,
-                "MLFLOW_AUTH_ADMIN_USERNAME": self.mlflow_user, "MLFLOW_AUTH_ADMIN_PASSWORD": self.mlflow_password,
-                "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        env = {**self._base_env(), "MLFLOW_AUTH_CONFIG_PATH": str(ini),
+               "MLFLOW_FLASK_SERVER_SECRET_KEY": self.flask_secret,
+               "MLFLOW_AUTH_ADMIN_USERNAME": self.mlflow_user, "MLFLOW_AUTH_ADMIN_PASSWORD": self.mlflow_password,
+               "MODELGUARD_MLFLOW_PIPELINE_PASSWORD": self.pipeline_password,  # the app creates the pipeline's user
+               "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        if self.config_file:  # the approval rules (approval.approvers), read again when the file changes
+            env["MODELGUARD_CONFIG"] = str(Path(self.config_file).resolve())
+        return env
 
     def start_mlflow(self, timeout: float = 180) -> None:
         if "mlflow" in self._procs:
             return
-        self._spawn("mlflow", [str(self.bin / "mlflow"), "server", "--app-name", "basic-auth",
+        self._spawn("mlflow", [str(self.bin / "mlflow"), "server", "--app-name", "modelguard",
                                "--backend-store-uri", self.mlflow_db_uri,
                                "--artifacts-destination", str(self.folder / "mlartifacts"), "--serve-artifacts",
                                "--host", "127.0.0.1", "--port", str(self.ports["mlflow"]), "--workers", "1"],
@@ -608,15 +617,41 @@ class LiveStack:
                 raise StackError(f"{method} {path} -> {error.code}: {error.read()[:2000]!r}") from None
         raise AssertionError("unreachable")
 
-    def set_version_tag(self, name: str, version: str, key: str, value: str) -> None:
-        """What the MLflow UI does when a person sets a tag on a model version: one REST call, basic auth."""
+    def add_person(self, name: str, model: str, permission: str = "EDIT") -> str:
+        """An MLflow account for a person, with `permission` on registered model `model` (what an admin does in
+        MLflow's user admin); returns its password. Whether they may approve is the config's `approval.approvers`."""
+        if name not in self.people:
+            password = secrets.token_urlsafe(18)
+            admin = {"Authorization": "Basic " + base64.b64encode(
+                f"{self.mlflow_user}:{self.mlflow_password}".encode()).decode(), "Content-Type": "application/json"}
+            for path, body in (("api/2.0/mlflow/users/create", {"username": name, "password": password}),
+                               ("api/3.0/mlflow/users/permissions/grant",
+                                {"username": name, "resource_type": "registered_model", "resource_id": model,
+                                 "permission": permission})):
+                request = urllib.request.Request(f"{self.mlflow_uri}/{path}", method="POST", headers=admin,
+                                                 data=json.dumps(body).encode())
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    assert response.status == 200, path
+            self.people[name] = password
+        return self.people[name]
+
+    def set_version_tag(self, name: str, version: str, key: str, value: str, *, user: str | None = None,
+                        api: str = "api") -> tuple[int, str]:
+        """What the MLflow UI does when a person sets a tag on a model version: one REST call, basic auth, as
+        `user` (a person from `add_person`, or the pipeline's account; default: the first person added).
+        Returns (status, body): the registry server refuses some (403, with its sentence)."""
+        user = user or next(iter(self.people))
+        password = self.pipeline_password if user == self.pipeline_user else self.people[user]
         request = urllib.request.Request(
-            f"{self.mlflow_uri}/api/2.0/mlflow/model-versions/set-tag", method="POST",
+            f"{self.mlflow_uri}/{api}/2.0/mlflow/model-versions/set-tag", method="POST",
             data=json.dumps({"name": name, "version": version, "key": key, "value": value}).encode(),
             headers={"Content-Type": "application/json", "Authorization": "Basic " + base64.b64encode(
-                f"{self.mlflow_user}:{self.mlflow_password}".encode()).decode()})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert response.status == 200
+                f"{user}:{password}".encode()).decode()})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
 
     def unpause(self, dag_id: str) -> None:
         self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})

@@ -44,6 +44,7 @@ TIMELINE = {
     "challenger": {"window_days": 4, "holdout_days": 1, "min_rows": 1000, "every_days": 30, "bootstrap_rounds": 200},
     "policy": {"performance_window_days": 1, "cooldown_days": 1},
     "validation": {"min_rows": 50},
+    "approval": {"approvers": ["alice"]},  # enforced by the registry server (--app-name modelguard)
 }
 # batch time: 8 h of grace after midnight = DAY / 3 wall seconds; a poke every 10 min (5 s, the floor)
 SCHEDULE = {"batch_deadline": "8h", "poke_interval": "10m", "approval_poll": "10s"}
@@ -75,6 +76,8 @@ class Scenario:
         config, _ = simulated_lake(self.folder, 10, ["concept_drift@4", "null_storm@9"],
                                    mlflow={"tracking_uri": stack.mlflow_uri}, **TIMELINE)
         self.config, self.lake = config, Lake(config.storage_root)
+        stack.add_person("alice", config.model.name)  # an approver
+        stack.add_person("bob", config.model.name)  # EDIT on the model, not an approver
         held = self.folder / "held"  # the live days' files land later, when their day has ended
         held.mkdir()
         for day in LIVE:
@@ -171,9 +174,14 @@ class Scenario:
             if approved_at is None:
                 requested = [e for e in decisions.read_decisions(self.lake) if e["action"] == "request_approval"]
                 if requested:
-                    seen["requested"] = requested[-1]
-                    stack.set_version_tag(self.config.model.name, requested[-1]["model_version"],
-                                    "approval", "approved")
+                    seen["requested"] = version = requested[-1]
+                    name = self.config.model.name
+                    # the pipeline's own account and a non-approver are refused by the registry server
+                    seen["refused"] = {user: stack.set_version_tag(name, version["model_version"], "approval",
+                                                                   "approved", user=user)
+                                       for user in (stack.pipeline_user, "bob")}
+                    seen["approved"] = stack.set_version_tag(name, version["model_version"], "approval",
+                                                             "approved", user="alice", api="ajax-api")
                     approved_at = time.time()
             elif seen.get("promoted_after") is None and \
                     Registry(self.config).aliases().get(CHAMPION) == seen["requested"]["model_version"]:
@@ -347,6 +355,21 @@ def test_concept_drift_leads_to_an_approval_that_promotes_within_two_minutes(liv
     assert live.seen["promoted_after"] is not None and live.seen["promoted_after"] < 120
     promoted = [e for e in decisions.read_decisions(live.lake) if e["action"] == "promote"]
     assert [e["model_version"] for e in promoted] == [requested["model_version"]]
+
+
+def test_only_an_approver_approves_and_the_log_names_whom_the_server_verified(live) -> None:
+    """The pipeline (whose tasks log in as its own account) and a person with EDIT who is not in
+    approval.approvers get a 403 from the registry server; alice's approval (through the UI's route) is stamped
+    by the server, and the promotion's line names her, verified, with the evidence she saw."""
+    for user, (status, body) in live.seen["refused"].items():
+        assert status == 403 and "may not approve" in body, (user, body)
+    assert live.seen["approved"][0] == 200, live.seen["approved"]
+    promoted = next(e for e in decisions.read_decisions(live.lake) if e["action"] == "promote")
+    assert (promoted["approved_by"], promoted["identity_verified"]) == ("alice", True)
+    assert promoted["approved_at"] and promoted["evidence"]["comparison"] == "passed"
+    assert promoted["evidence"]["compared_with"] == promoted["previous_champion"]
+    tags = Registry(live.config).get(promoted["model_version"]).tags
+    assert (tags["registered_by"], tags["approval_requested_by"]) == ("modelguard", "modelguard")
 
 
 def test_a_crashed_worker_and_a_restarted_mlflow_leave_no_trace(live) -> None:

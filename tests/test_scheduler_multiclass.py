@@ -91,6 +91,7 @@ def _run(stack: LiveStack, folder, monkeypatch) -> dict:
         "start": (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()}}
     config, _ = stream_lake(folder, "multiclass", len(DAYS), drift_day=2, incident_day=1, label_delay_days=1,
                             sections={**SHORT_TIMELINE, "mlflow": {"tracking_uri": stack.mlflow_uri},
+                                      "approval": {"approvers": ["alice"]},
                                       "schedule": schedule})
     assert "classes" not in yaml.safe_load((folder / "pipeline.yaml").read_text())["model"]
     lake = Lake(config.storage_root)
@@ -108,7 +109,10 @@ def _run(stack: LiveStack, folder, monkeypatch) -> dict:
     seen["requested"] = requested
     if requested:  # a person approves in the MLflow UI; the registry watcher starts promote
         approved_at = time.time()
-        stack.set_version_tag(config.model.name, requested[-1]["model_version"], "approval", "approved")
+        stack.add_person("alice", config.model.name)  # in approval.approvers: the server lets her approve
+        status, body = stack.set_version_tag(config.model.name, requested[-1]["model_version"], "approval",
+                                             "approved", user="alice")
+        assert status == 200, body
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and not [e for e in decisions.read_decisions(lake)
                                                   if e["action"] == "promote"]:
