@@ -21,7 +21,7 @@ import pytest
 from modelguard import decisions
 from modelguard.checklist import build_checklist, to_markdown
 from modelguard.config import load_config
-from modelguard.health_page import page_data, pending_approvals, render_page, report_file
+from modelguard.health_page import approval_trail, page_data, pending_approvals, render_page, report_file
 from modelguard.registry import RegistryUnavailable, Version
 from modelguard.storage import Lake
 from tests.conftest import PROJECT, cli_env, write_config
@@ -140,6 +140,46 @@ def test_the_page_renders_escaped_with_timelines_and_report_links(lake_config) -
     assert 'href="files/quarantine/2026-09-03/report.html"' in page
     assert f'href="{MLFLOW_UI}/#/models/fraud_detector/versions/3"' in page
     assert "recommended response: <b>investigate</b>" in page
+
+
+SEEN = {"compared_with": "2", "comparison": "passed", "repairs": "yes", "checklist": "reports/2026-09-07/checklist.md"}
+AUDIT_LOG = [
+    {"batch_id": "2026-09-08", "action": "promote", "model_version": "3", "reason": "v3 replaces v2",
+     "approved_by": "alice", "approved_at": "2026-09-08T10:00:00+00:00", "identity_verified": True,
+     "evidence": SEEN, "at": "2026-09-08T10:01:00+00:00"},
+    {"batch_id": "2026-09-09", "action": "no_action", "alert": "approval_rejected", "model_version": "4",
+     "reason": "rejected", "rejected_by": "carol", "rejected_at": "2026-09-09T09:00:00+00:00",
+     "identity_verified": True, "evidence": SEEN},
+    {"batch_id": "2026-09-10", "action": "no_action", "alert": "approval_refused", "model_version": "5",
+     "reason": "approval of v5 by <script>x</script> refused", "by": "<script>x</script>", "evidence": SEEN},
+    {"batch_id": "2026-09-11", "action": "promote", "model_version": "1", "reason": "moved by hand",
+     "moved_by": "unknown (champion alias moved in the registry)", "identity_verified": False},
+    {"batch_id": "2026-09-11", "action": "accept_batch", "model_version": None, "reason": "fine"},
+]
+
+
+def test_the_audit_trail_says_who_approved_when_and_what_they_saw() -> None:
+    trail = approval_trail(AUDIT_LOG)
+    assert [(a["version"], a["what"], a["who"], a["verified"]) for a in trail] == [
+        ("3", "approved, promoted", "alice", True), ("4", "rejected", "carol", True),
+        ("5", "approval refused", "<script>x</script>", False),
+        ("1", "champion moved by hand", "unknown (champion alias moved in the registry)", False)]
+    assert trail[0]["acted_at"] == "2026-09-08T10:00:00+00:00" and trail[0]["comparison"] == "passed"
+    assert trail[0]["checklist"] == "reports/2026-09-07/checklist.md"
+
+
+@pytest.mark.parametrize("server", [True, False], ids=["registry-server", "embedded"])
+def test_the_page_shows_the_trail_and_says_when_identity_is_not_verified(lake_config, server) -> None:
+    config, lake = lake_config
+    for entry in AUDIT_LOG[:3]:
+        decisions.record(lake, dag_id="modelguard_promote", **{k: v for k, v in entry.items() if k != "at"})
+    data = page_data(config, mlflow_ui=MLFLOW_UI, registry=REGISTRY)
+    data["approvals"]["verified_by_server"] = server  # what config.registry_server says for an http:// store
+    page = render_page(data)
+    section = page[page.index("<section id=approvals>"):page.index("</section>", page.index("<section id=approvals>"))]
+    assert "alice" in section and "carol" in section and 'href="files/reports/2026-09-07/checklist.md"' in section
+    assert "<script>x</script>" not in section and "&lt;script&gt;x&lt;/script&gt;" in section
+    assert ("Identity is not verified in this mode" in section) is (not server)
 
 
 def test_a_dead_registry_is_reported_and_the_lake_still_shows(lake_config) -> None:

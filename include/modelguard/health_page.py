@@ -247,9 +247,45 @@ def page_data(config: PipelineConfig, *, mlflow_ui: str = DEFAULT_MLFLOW_UI, reg
                                                         "is known once labels arrive",
         "class_recall": _class_recall(lake) if kind.name == "multiclass_classification" else {},
         "events": _events(log),
+        "approvals": {"verified_by_server": config.registry_server, "trail": approval_trail(log)},
         "checklist": _latest_checklist(lake),
         "batches": _batches(lake, log),
     }
+
+
+AUDITED_ALERTS = {"approval_rejected": "rejected", "approval_refused": "approval refused",
+                  "approval_expired": "expired", "approval_superseded": "superseded"}
+
+
+def approval_trail(log: list[dict]) -> list[dict]:
+    """Every approval, rejection, refused approval, expiry, supersession and hand move in the decision log, with
+    who (as the registry server verified them, or not), when, and the evidence they saw: the log is its copy of
+    what the registry's tags say, kept when a tag is overwritten."""
+    trail = []
+    for entry in log:
+        action, alert = entry["action"], entry.get("alert")
+        if action == "promote":
+            if entry.get("moved_by"):
+                what, who, when = "champion moved by hand", entry["moved_by"], entry.get("moved_at")
+            elif entry.get("forced_by"):
+                what, who, when = "forced promotion", entry["forced_by"], entry.get("at")
+            else:
+                what, who, when = "approved, promoted", entry.get("approved_by") or entry.get("by"), \
+                    entry.get("approved_at")
+        elif action == "no_action" and alert in AUDITED_ALERTS:
+            what = AUDITED_ALERTS[alert]
+            who = entry.get("rejected_by") or entry.get("requested_by") if alert != "approval_refused" \
+                else entry.get("by")
+            when = entry.get("rejected_at") or entry.get("approved_at")
+        else:
+            continue
+        shown = entry.get("evidence") or {}
+        trail.append({"batch_id": entry.get("batch_id"), "version": entry.get("model_version"), "what": what,
+                      "who": who, "verified": bool(entry.get("identity_verified")), "acted_at": when,
+                      "logged_at": entry.get("at"), "reason": entry.get("reason"),
+                      "compared_with": shown.get("compared_with"), "comparison": shown.get("comparison"),
+                      "repairs": shown.get("repairs"), "checklist": shown.get("checklist")})
+    return trail
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -337,6 +373,21 @@ def render_page(data: dict, *, plotly_js: str = "static/plotly.min.js") -> str:
         f"<td><span class=tag style='background:{ACTION_COLORS.get(e['action'], '#455a64')}'>{_e(e['action'])}</span>"
         f"{' (labels)' if e['labels'] else ''}</td><td>{_e(e['model_version'] and 'v' + e['model_version'])}</td>"
         f"<td>{_e(e['dag_id'])}</td><td>{_e(e['reason'])}</td></tr>" for e in reversed(data["events"]))
+    approvals = data.get("approvals") or {"verified_by_server": False, "trail": []}
+    identity_note = ("Who acted is the login the registry server verified and stamped (only approval.approvers may "
+                     "approve)." if approvals["verified_by_server"] else
+                     "<b>Identity is not verified in this mode</b>: the embedded MLflow store has no server and no "
+                     "login, so an approval records the OS user of <code>modelguard approve</code>.")
+    trail = "".join(
+        f"<tr><td>{_e(a['batch_id'])}</td><td>{_e(a['version'] and 'v' + a['version'])}</td><td>{_e(a['what'])}</td>"
+        f"<td>{_e(a['who'])}{'' if a['verified'] else ' <span class=muted>(not verified)</span>'}</td>"
+        f"<td>{_e(a['acted_at'] or a['logged_at'])}</td><td>{_e(a['comparison'])}"
+        f"{_e(a['compared_with'] and ' vs v' + a['compared_with'])}{_e(a['repairs'] and ', repairs: ' + a['repairs'])}"
+        + (f" · {_link('files/' + a['checklist'], 'checklist')}" if a["checklist"] else "")
+        + f"</td><td>{_e(a['reason'])}</td></tr>" for a in reversed(approvals["trail"]))
+    trail_html = (f"<p class=muted>{identity_note}</p><table><tr><th>batch</th><th>version</th><th>what</th>"
+                  f"<th>who</th><th>when</th><th>what they saw</th><th>reason</th></tr>"
+                  f"{trail or '<tr><td colspan=7>none yet</td></tr>'}</table>")
     checklist = data["checklist"]
     if checklist:
         checks = "".join(f"<tr class={_e(c['status'].lower())}><td>{_e(c['step'])}</td><td>{_e(c['item'])}</td>"
@@ -367,6 +418,7 @@ def render_page(data: dict, *, plotly_js: str = "static/plotly.min.js") -> str:
 <section id=registry><h2>Models</h2>{registry_error}<table><tr><th>alias</th><th>version</th><th>trigger</th>
 <th>trained on</th><th>approval</th><th>{_e(data['metric'])} at training</th><th>promoted on</th></tr>{alias_rows}</table>
 </section><section id=pending><h2>Pending approvals</h2>{pending}</section>
+<section id=approvals><h2>Approvals audit trail</h2>{trail_html}</section>
 <section id=timeline-section><h2>Timelines</h2>{figure}{recall_html}</section>
 <section id=incidents><h2>Incidents and actions</h2><table><tr><th>batch</th><th>decision</th><th>version</th>
 <th>DAG</th><th>reason</th></tr>{events or '<tr><td colspan=5>none yet</td></tr>'}</table></section>
