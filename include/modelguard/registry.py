@@ -143,7 +143,8 @@ class Registry:
         try:
             return self._to_version(self.client.get_model_version_by_alias(self.name, alias))
         except MlflowException as error:
-            if _absent(error):
+            # basic-auth answers 403 (not 404) to a non-admin asking for an alias of a model that does not exist
+            if _absent(error) or error.error_code == "PERMISSION_DENIED" and not self.aliases():
                 return None
             raise _unavailable(self, error) from None
 
