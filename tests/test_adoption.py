@@ -146,8 +146,8 @@ def test_a_pyfunc_model_is_adopted_as_champion_without_retraining(config, monkey
     adopted = registry.get(result["champion_version"])
     reference = pd.read_parquet(Lake(config.storage_root).reference_train)
     assert {k: v for k, v in adopted.tags.items() if not k.startswith("metric_")} == {
-        "trigger": "init", ADOPTED_FROM_TAG: uri, "train_window": "external", "approval": "approved",
-        "approved_by": "modelguard init --champion", "data_hash": model.data_hash(reference)}
+        "trigger": "init", ADOPTED_FROM_TAG: uri, "train_window": "external",
+        "promoted_by": "modelguard init --champion", "data_hash": model.data_hash(reference)}
     # its baseline is its score on the same reference holdout a trained first champion is measured on
     _, holdout = time_split(reference, config.model.timestamp_column, REFERENCE_HOLDOUT_SHARE)
     served = registry.load(adopted.version)

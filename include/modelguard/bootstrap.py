@@ -162,7 +162,9 @@ def _train_first(config: PipelineConfig, registry: Registry, train: pd.DataFrame
         run_name="champion-init",
         metrics=metrics,
         tags={"trigger": "init", "train_window": "reference", "train_rows": len(train),
-              "data_hash": reference_hash, "approval": "approved", "approved_by": "modelguard init",
+              # no `approval`: the first champion is the operator's choice at init (trigger=init), never an
+              # approval a person gave in the registry, which only the registry server may attest
+              "data_hash": reference_hash, "promoted_by": "modelguard init",
               **_metric_tags(metrics)},
     )
     return version
@@ -186,6 +188,6 @@ def _adopt(config: PipelineConfig, registry: Registry, uri: str, holdout: pd.Dat
         raise ValueError(f"{uri} cannot score the reference data: {str(error).splitlines()[0][:500]}") from None
     metrics = model.evaluate(config.model, holdout[config.model.target], scores)
     version, _ = registry.adopt(uri, tags={
-        "trigger": "init", "train_window": "external", "data_hash": reference_hash, "approval": "approved",
-        "approved_by": "modelguard init --champion", **_metric_tags(metrics)})
+        "trigger": "init", "train_window": "external", "data_hash": reference_hash,
+        "promoted_by": "modelguard init --champion", **_metric_tags(metrics)})
     return version

@@ -252,7 +252,10 @@ class Registry:
         else:
             with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints its progress to stderr
                 copy = self.client.copy_model_version(source, self.name)
-        for key in set(copy.tags or {}) - set(tags):
+        from modelguard.registry_server import STAMPED_VERSION_TAGS
+
+        # the source's tags go (its approvals are not ours), except what a registry server stamped on the copy
+        for key in set(copy.tags or {}) - set(tags) - STAMPED_VERSION_TAGS:
             self.client.delete_model_version_tag(self.name, str(copy.version), key)
         self.set_tags(str(copy.version), tags)
         self.set_tags(str(copy.version), {ADOPTED_FROM_TAG: uri})  # last: the copy is complete
