@@ -596,6 +596,31 @@ class LiveStack:
             self._token = (token, float(claims.get("exp", time.time() + 300)))
         return self._token[0]
 
+    def add_airflow_user(self, name: str, role: str) -> str:
+        """A FAB login with `role` (Viewer, User, Op, Admin): what an Airflow admin creates; returns its password."""
+        password = secrets.token_urlsafe(16)
+        subprocess.run(self._airflow("users", "create", "--role", role, "--username", name, f"--password={password}",
+                                     "--firstname", name, "--lastname", "Live", "--email", f"{name}@example.com"),
+                       env=self.airflow_env(), check=True, capture_output=True, timeout=300)
+        return password
+
+    def api_as(self, user: str, password: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """One REST call as another Airflow login: (status, body), a refusal included."""
+        request = urllib.request.Request(f"{self.api_url}/auth/token", method="POST",
+                                         data=json.dumps({"username": user, "password": password}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            token = json.load(response)["access_token"]
+        request = urllib.request.Request(f"{self.api_url}{path}", method=method,
+                                         data=None if body is None else _dumps(body), headers={
+                                             "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                raw = response.read()
+                return response.status, _loads(raw) if raw else None
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
     def api(self, method: str, path: str, json_body: Any = None, *, json: Any = None, ok404: bool = False) -> Any:
         """Call Airflow's REST API as the admin (JWT from /auth/token, renewed when it expires)."""
         body = json if json is not None else json_body

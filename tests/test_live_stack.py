@@ -107,6 +107,12 @@ class Scenario:
         self._live_days()
         self._late_batch_backfill()
         self._quiesce()
+        # a forced promotion needs Airflow's permission to trigger the DAG: a Viewer's trigger is refused
+        viewer = stack.add_airflow_user("viewer", "Viewer")
+        runs_before = len(stack.runs("modelguard_promote"))
+        self.seen["viewer_forced_promote"] = stack.api_as("viewer", viewer, "POST", "/api/v2/dags/modelguard_promote/"
+                                                          "dagRuns", {"logical_date": None, "conf": {"force": True}})
+        self.seen["promote_runs_added_by_viewer"] = len(stack.runs("modelguard_promote")) - runs_before
         figures["total_seconds"] = round(time.monotonic() - started)
 
     # --- an operator's manual runs, during day 09-08: with the Param, and without (the latest complete day) --
@@ -355,6 +361,12 @@ def test_concept_drift_leads_to_an_approval_that_promotes_within_two_minutes(liv
     assert live.seen["promoted_after"] is not None and live.seen["promoted_after"] < 120
     promoted = [e for e in decisions.read_decisions(live.lake) if e["action"] == "promote"]
     assert [e["model_version"] for e in promoted] == [requested["model_version"]]
+
+
+def test_a_forced_promotion_needs_airflows_permission_to_trigger(live) -> None:
+    status, body = live.seen["viewer_forced_promote"]
+    assert status == 403, body
+    assert live.seen["promote_runs_added_by_viewer"] == 0
 
 
 def test_only_an_approver_approves_and_the_log_names_whom_the_server_verified(live) -> None:
