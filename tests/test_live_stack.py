@@ -192,6 +192,7 @@ class Scenario:
             elif seen.get("promoted_after") is None and \
                     Registry(self.config).aliases().get(CHAMPION) == seen["requested"]["model_version"]:
                 seen["promoted_after"] = time.time() - approved_at
+                seen["promoted_tags"] = Registry(self.config).get(seen["requested"]["model_version"]).tags
             time.sleep(1)
         seen["killed"], seen["restarted"] = faults["killed"], faults["restarted"]
         figures["approval_to_champion_alias_seconds"] = round(seen.get("promoted_after") or -1, 1)
@@ -380,7 +381,7 @@ def test_only_an_approver_approves_and_the_log_names_whom_the_server_verified(li
     assert (promoted["approved_by"], promoted["identity_verified"]) == ("alice", True)
     assert promoted["approved_at"] and promoted["evidence"]["comparison"] == "passed"
     assert promoted["evidence"]["compared_with"] == promoted["previous_champion"]
-    tags = Registry(live.config).get(promoted["model_version"]).tags
+    tags = live.seen["promoted_tags"]  # read while the stack ran
     assert (tags["registered_by"], tags["approval_requested_by"]) == ("modelguard", "modelguard")
 
 
