@@ -74,7 +74,7 @@ class VersionPage:
         return answer.value.status
 
     def shot(self, path: Path) -> None:
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=True, animations="disabled")  # the notification slid in
 
     def close(self) -> None:
         self.context.close()
@@ -110,6 +110,8 @@ def test_a_non_approver_with_edit_sees_the_servers_refusal_and_nothing_changes(s
         alert.filter(has_text="only approval.approvers").wait_for()
         assert re.search(r"Failed to set tag\. Error: bob may not approve or reject versions of guarded: "
                          r"only approval\.approvers may \(alice, carol, role:oncall\)", alert.inner_text())
+        page.page.get_by_role("button", name="Save").wait_for(state="detached")
+        assert page.value("approval") == "pending"  # the editor closed on the server's value, not bob's
         page.shot(tmp_path / "non-approver-refused.png")
         assert (tmp_path / "non-approver-refused.png").stat().st_size > 10_000
         tags = server.tags(version)
