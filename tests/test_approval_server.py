@@ -124,11 +124,13 @@ class Server:
             "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]})
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextlib.contextmanager
+def serving(folder: Path):
+    """A started server with the people above (EDIT on the model, dave in role oncall) and the pipeline's model;
+    the one way this file and tests/test_approval_browser.py start it."""
     from mlflow.server import get_app_client
 
-    found = Server(tmp_path_factory.mktemp("approval_server"))
+    found = Server(folder)
     found.start()
     try:
         with _login("admin"):
@@ -145,6 +147,12 @@ def server(tmp_path_factory):
         yield found
     finally:
         found.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with serving(tmp_path_factory.mktemp("approval_server")) as found:
+        yield found
 
 
 @contextlib.contextmanager
