@@ -49,7 +49,7 @@ def test_ports_bind_to_loopback_and_auth_is_on() -> None:
     for service in services.values():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), port
-    assert "basic-auth" in services["mlflow"]["command"]
+    assert "--app-name modelguard" in services["mlflow"]["command"]
     assert "FabAuthManager" in _effective_env(services["airflow-scheduler"])["AIRFLOW__CORE__AUTH_MANAGER"]
 
 
@@ -65,6 +65,66 @@ def test_mlflow_auth_settings_are_mounted_checked_per_request_and_hold_no_secret
     assert settings["default_permission"] == "READ"
     assert 0 < int(settings["auth_cache_ttl_seconds"]) <= 300
     assert "admin_password" not in settings
+
+
+def test_mlflow_is_built_with_the_registry_server_app_and_installs_nothing_at_start() -> None:
+    """The mlflow service runs modelguard's registry server app (approval rules, stamps) from an image built once:
+    MLflow's, basic-auth, the Postgres driver and this project with its `mlflow.app` entry point."""
+    import tomllib
+
+    mlflow = _compose()["services"]["mlflow"]
+    assert mlflow["build"] == {"context": ".", "dockerfile": "docker/mlflow.Dockerfile"}
+    command = mlflow["command"]
+    assert "--app-name modelguard" in command and "basic-auth" not in command
+    assert "pip install" not in command
+    # the users DB and accounts are made in one process before the server's workers start
+    assert command.index("/opt/modelguard/registry_bootstrap.py") < command.index("mlflow server")
+    dockerfile = (PROJECT / "docker" / "mlflow.Dockerfile").read_text()
+    assert re.findall(r"^FROM .*$", dockerfile, re.MULTILINE) == ["FROM ghcr.io/mlflow/mlflow:v3.17.2"]
+    assert '"mlflow[auth]==3.17.2"' in dockerfile and "psycopg2-binary==" in dockerfile
+    for copied in ("pyproject.toml", "include", "scripts/registry_bootstrap.py"):
+        assert f"COPY {copied} /opt/modelguard/" in dockerfile, copied
+    assert "pip install --no-cache-dir --no-deps /opt/modelguard" in dockerfile
+    assert (PROJECT / "scripts" / "registry_bootstrap.py").exists()
+    entry_points = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["entry-points"]
+    assert entry_points["mlflow.app"]["modelguard"] == "modelguard.registry_server:create_app"
+    # pins as requirements.txt's, where it has them
+    pins = dict(line.split("==") for line in (PROJECT / "requirements.txt").read_text().splitlines()
+                if "==" in line and not line.startswith(("#", " ")))
+    for package in ("psycopg2-binary", "tzdata", "mlflow"):
+        assert f"{package}=={pins[package]}" in dockerfile or f"{package}[auth]=={pins[package]}" in dockerfile
+
+    # its approval rules come from the pipeline's own config, mounted read-only
+    env = mlflow["environment"]
+    mounts = {volume.split(":")[1]: volume for volume in mlflow["volumes"]}
+    folder, _, name = env["MODELGUARD_CONFIG"].rpartition("/")
+    assert name == "pipeline.compose.yaml" and mounts[folder].endswith(":ro")
+    assert PROJECT / mounts[folder].split(":")[0] / name == PROJECT / "include" / "config" / name
+    assert env["MODELGUARD_MLFLOW_PIPELINE_PASSWORD"] == \
+        "${MLFLOW_PIPELINE_PASSWORD:?set MLFLOW_PIPELINE_PASSWORD in .env}"
+    # the users DB (accounts, permissions) is on a named volume: a rebuilt image's new container keeps them
+    database = read_mlflow_auth_file()["database_uri"]
+    assert database.startswith("sqlite:////")
+    folder = database.removeprefix("sqlite:///").rpartition("/")[0]
+    assert mounts[folder] == f"mlflow-auth:{folder}" and "mlflow-auth" in _compose()["volumes"]
+
+
+def test_no_airflow_service_logs_in_to_mlflow_as_the_admin() -> None:
+    """The tasks log in as the pipeline's own account (approval.pipeline_user), which the server never lets
+    approve; the admin's password is the mlflow service's alone."""
+    from modelguard.config import load_config
+
+    services = _compose()["services"]
+    pipeline_user = load_config(PROJECT / "include" / "config" / "pipeline.compose.yaml").approval.pipeline_user
+    for name in AIRFLOW_SERVICES:
+        env = _effective_env(services[name])
+        assert env["MLFLOW_TRACKING_USERNAME"] == pipeline_user, name
+        assert env["MLFLOW_TRACKING_PASSWORD"] == "${MLFLOW_PIPELINE_PASSWORD:?set MLFLOW_PIPELINE_PASSWORD in .env}"
+        for key, value in env.items():
+            assert "MLFLOW_ADMIN" not in value and "MLFLOW_AUTH_ADMIN" not in key, (name, key)
+    mlflow = services["mlflow"]["environment"]
+    assert mlflow["MLFLOW_AUTH_ADMIN_USERNAME"] != pipeline_user
+    assert "MLFLOW_ADMIN_PASSWORD" in mlflow["MLFLOW_AUTH_ADMIN_PASSWORD"]
 
 
 def test_every_variable_is_documented_in_env_example() -> None:

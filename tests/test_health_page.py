@@ -1,7 +1,8 @@
 """The "Model health" page: its data and HTML on a small hand-written lake, then the real thing — the
 Airflow plugin in a `make up` stack (airflow standalone + mlflow server on free loopback ports) on a
 lake replayed through the real DAGs, refused without a token, shown after logging in through
-Airflow's login page in Debian's Chromium (screenshots under test-artifacts/)."""
+Airflow's login page in Debian's Chromium (screenshots under test-artifacts/). The same stack checks `make up`
+itself: its logins, MLflow behind a login with the approval rules, and `make down` stopping it all."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -247,6 +249,8 @@ class Stack:
     password: str
     lake: Lake
     config_file: Path
+    home: Path  # make up's AIRFLOW_HOME
+    up_output: str  # what scripts/up.sh printed
 
 
 def _free_port() -> int:
@@ -309,11 +313,67 @@ def stack(tmp_path_factory) -> Stack:
         passwords = home / "simple_auth_manager_passwords.json.generated"
         yield Stack(url=url, mlflow_url=f"http://127.0.0.1:{mlflow_port}",
                     password=json.loads(passwords.read_text())["admin"],
-                    lake=Lake(load_config(config_file).storage_root), config_file=config_file)
+                    lake=Lake(load_config(config_file).storage_root), config_file=config_file, home=home,
+                    up_output=output)
     finally:
         if up.poll() is None:  # let it write its pid files before stopping what it started
             up.communicate(timeout=600)
-        subprocess.run(["bash", "scripts/down.sh"], env=stack_env, cwd=PROJECT, capture_output=True, timeout=120)
+        left = _make_down(stack_env, home, [airflow_port, mlflow_port])
+    assert not left, f"make down left running: {left}"  # reached when setup and the tests went through
+
+
+def _make_down(env: dict, home: Path, ports: list[int]) -> list[str]:
+    """Run scripts/down.sh; what it left running: a process group make up started, a port still answering."""
+    groups = {name: int((home / "run" / f"{name}.pid").read_text()) for name in ("airflow", "mlflow")
+              if (home / "run" / f"{name}.pid").exists()}
+    down = subprocess.run(["bash", "scripts/down.sh"], env=env, cwd=PROJECT, capture_output=True, text=True,
+                          timeout=180)
+    left = [] if down.returncode == 0 else [f"down.sh exited {down.returncode}: {down.stderr[-2000:]}"]
+    for name, group in groups.items():
+        try:
+            os.killpg(group, 0)
+            left.append(f"{name} (process group {group})")
+        except ProcessLookupError:
+            pass
+    for port in ports:
+        with socket.socket() as sock:
+            sock.settimeout(2)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                left.append(f"a listener on port {port}")
+    return left
+
+
+@pytest.mark.e2e
+def test_make_up_prints_both_logins_and_serves_mlflow_behind_one_with_the_approval_rules(stack: Stack) -> None:
+    """`make up` runs MLflow as the registry server app (`--app-name modelguard`): nothing without a login, the
+    printed admin login works, and the approval-policy route says this server stamps who approves."""
+    logins_file = stack.home / "run" / "logins.json"
+    assert stat.S_IMODE(logins_file.stat().st_mode) == 0o600
+    logins = json.loads(logins_file.read_text())
+    assert set(logins) == {"airflow", "mlflow"}
+    assert all(set(login) == {"username", "password"} for login in logins.values()), logins.keys()
+    assert logins["airflow"] == {"username": "admin", "password": stack.password}  # Airflow's login page's
+    mlflow = logins["mlflow"]
+    assert len(mlflow["password"]) >= 12 and mlflow["password"] != stack.password
+    for login in logins.values():
+        assert f"login: {login['username']} / {login['password']}" in stack.up_output, stack.up_output
+    assert stat.S_IMODE((stack.home / "run" / "mlflow_secrets.json").stat().st_mode) == 0o600
+
+    search = f"{stack.mlflow_url}/api/2.0/mlflow/registered-models/search"
+    assert _get(search).status_code == 401
+    assert _get(search, auth=(mlflow["username"], mlflow["password"] + "x")).status_code == 401
+    answer = _get(search, auth=(mlflow["username"], mlflow["password"]))
+    assert answer.status_code == 200, answer.text
+    assert "fraud_detector" in {m["name"] for m in answer.json()["registered_models"]}  # the lake's registry
+
+    policy = f"{stack.mlflow_url}/api/2.0/modelguard/approval-policy?name=fraud_detector"
+    assert _get(policy).status_code == 401
+    answer = _get(policy, auth=(mlflow["username"], mlflow["password"]))
+    assert answer.status_code == 200, answer.text
+    rules = answer.json()
+    assert rules["app"] == "modelguard" and rules["model"] == "fraud_detector"
+    # the demo's config lists no approvers: the MLflow admins approve, and this login is one
+    assert rules["user"] == mlflow["username"] and rules["approvers"] == [] and rules["may_approve"] is True
 
 
 def _token(stack: Stack) -> str:
