@@ -255,14 +255,17 @@ def test_a_malformed_champion_is_refused_naming_the_key(tmp_path: Path, value: s
 
 
 @pytest.mark.e2e
-def test_adoption_through_an_mlflow_server(tmp_path: Path, request) -> None:
-    """copy_model_version through the REST store (`mlflow server`), not only the SQLite one."""
+def test_adoption_through_an_mlflow_server(tmp_path: Path, request, monkeypatch) -> None:
+    """copy_model_version through the REST store (`mlflow server --app-name modelguard`, as the pipeline's own
+    account), not only the SQLite one: the copy keeps the server's stamps and carries no approval of the source."""
     from modelguard.simulate import simulate
-    from tests.test_registry_server import MlflowServer
+    from tests.test_registry_server import PIPELINE_PASSWORD, MlflowServer
 
     server = MlflowServer(tmp_path)
     server.start()
     request.addfinalizer(server.kill)
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "modelguard")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", PIPELINE_PASSWORD)
     config = load_config(write_config(tmp_path, mlflow={"tracking_uri": server.url}))
     simulate(config.storage_root, days=1, rows=200, reference_rows=3000, incidents=[])
     uri = register_team_pyfunc(config)
@@ -272,5 +275,7 @@ def test_adoption_through_an_mlflow_server(tmp_path: Path, request) -> None:
 
     registry = Registry(config)
     assert registry.aliases() == {CHAMPION: first["champion_version"]} and again == first
-    assert registry.get(first["champion_version"]).tags[ADOPTED_FROM_TAG] == uri
+    adopted = registry.get(first["champion_version"]).tags
+    assert adopted[ADOPTED_FROM_TAG] == uri and adopted["registered_by"] == "modelguard"
+    assert "approval" not in adopted and "approved_by" not in adopted
     assert first["roc_auc"] > 0.5

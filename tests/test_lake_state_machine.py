@@ -145,14 +145,18 @@ class Pipeline(RuleBasedStateMachine):
         self.a_batch_lands(day, broken=True)
         self.the_day_is_ingested_or_rerun(day)
         self.a_fixed_batch_is_released(day)
+        if decisions.batch_status(self.lake, day) == "released":
+            self._rerun_released(day)  # a replay over the range reaches it at once (and the rule below, later)
 
     @precondition(lambda self: any(decisions.batch_status(self.lake, d) == "released" for d in self.ingested))
     @rule(data=st.data())
     def a_released_day_is_rerun(self, data) -> None:
         """A replay over the range, a cleared task or a backfill reruns ingest on a released day: the release
         holds (its released file is re-validated, not the bad landing file), and the verdict adds no line."""
-        day = data.draw(st.sampled_from(sorted(d for d in self.ingested
-                                               if decisions.batch_status(self.lake, d) == "released")))
+        self._rerun_released(data.draw(st.sampled_from(sorted(d for d in self.ingested
+                                                             if decisions.batch_status(self.lake, d) == "released"))))
+
+    def _rerun_released(self, day: str) -> None:
         STEPS["released_reruns"] += 1
         validated = self.lake.validated("batches", day).read_bytes()
         verdicts = [e for e in decisions.for_batch(self.lake, day) if e.get("kind") != "labels"]

@@ -37,7 +37,7 @@ from typing import Any
 
 from modelguard.config import PipelineConfig
 from modelguard.registry import PENDING_MOVE_TAG, Registry
-from modelguard.storage import Lake
+from modelguard.storage import Lake, parse_batch_id
 
 LOCK_NAME = "aliases"
 WAIT_SECONDS = 120.0  # a move takes seconds; a holder slower than this is named in the waiter's error
@@ -180,15 +180,18 @@ def held() -> AliasLock:
     return lock
 
 
-def serialised(action: str) -> Callable:
+def serialised(action: str, *, day: bool = False) -> Callable:
     """Run the decorated function under the alias lock, from its first read of the aliases to its decision
-    line: its first argument is the PipelineConfig, or a Registry (its config); the second names what it acts on."""
+    line: its first argument is the PipelineConfig, or a Registry (its config); the second names what it acts on.
+    `day`: that second argument is a batch day, refused (ValueError) before the lock is taken or anything written."""
 
     def wrap(function: Callable) -> Callable:
         @functools.wraps(function)
         def run(first, *args, **kwargs):
             config, registry = (first.config, first) if isinstance(first, Registry) else (first, None)
             subject = args[0] if args else kwargs.get("batch_id", "")
+            if day:
+                parse_batch_id(subject)
             with hold(config, f"{action} {subject}".strip(), registry=registry):
                 return function(first, *args, **kwargs)
 

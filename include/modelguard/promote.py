@@ -28,7 +28,7 @@ from modelguard.registry import (
     Registry,
     initial_champion,
 )
-from modelguard.storage import Lake, parse_batch_id
+from modelguard.storage import Lake
 
 PROMOTE_DAG_ID = "modelguard_promote"
 # Version tags that mark a person's registry action as handled, so it is acted on (and logged) once.
@@ -207,13 +207,12 @@ def _check_gates(registry: Registry, version: str, force: bool, champion: str | 
                                "override")
 
 
-@alias_lock.serialised("promote")
+@alias_lock.serialised("promote", day=True)  # a batch day, refused before the lock
 def promote(config: PipelineConfig, batch_id: str, version: str | None = None, force: bool = False,
             by: str = "modelguard") -> dict:
     """Promote `version` (manual), else apply an approval made in the registry, else auto-promote.
 
     `by`: who asked (for a run with `force`, the Airflow user who triggered it: logged as `forced_by`)."""
-    parse_batch_id(batch_id)  # a batch day, refused before the registry or the log is touched
     lake = Lake(config.storage_root)
     repaired = repair(config)
     registry = Registry(config)
@@ -422,11 +421,10 @@ def registry_requests(config: PipelineConfig) -> list[dict]:
     return found
 
 
-@alias_lock.serialised("rollback")
+@alias_lock.serialised("rollback", day=True)  # a batch day, refused before the lock
 def rollback(config: PipelineConfig, batch_id: str, version: str | None = None, by: str = "modelguard") -> dict:
     """Restore `version` (manual) or, if today's assessment asks for it, the version its guardrail found
     better (`previous_champion`, or an earlier champion when the concept went back further)."""
-    parse_batch_id(batch_id)  # a batch day, refused before the registry or the log is touched
     lake = Lake(config.storage_root)
     repair(config)
     registry = Registry(config)

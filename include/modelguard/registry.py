@@ -250,11 +250,16 @@ class Registry:
         if halfway:
             copy = max(halfway, key=lambda mv: int(mv.version))
         else:
+            # MLflow's copy_model_version, without the source's tags: its approvals and a registry server's stamps
+            # are not ours to carry (the server refuses a client writing them)
+            original = self.client.get_model_version(name, str(version))
             with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints its progress to stderr
-                copy = self.client.copy_model_version(source, self.name)
+                copy = self.client.create_model_version(self.name, source, run_id=original.run_id,
+                                                        description=original.description,
+                                                        model_id=getattr(original, "model_id", None))
         from modelguard.registry_server import STAMPED_VERSION_TAGS
 
-        # the source's tags go (its approvals are not ours), except what a registry server stamped on the copy
+        # a half-done copy's stray tags go, except what a registry server stamped on the copy
         for key in set(copy.tags or {}) - set(tags) - STAMPED_VERSION_TAGS:
             self.client.delete_model_version_tag(self.name, str(copy.version), key)
         self.set_tags(str(copy.version), tags)
