@@ -55,7 +55,8 @@ _HEADLINES: dict[str, str] = {
     "no_action": "No action",
 }
 # Evidence worth a line in the body (the full decision is in the webhook payload and the log).
-_DETAILS = ("kind", "failed", "previous_champion", "rolled_back", "by", "forced_by", "superseded_by")
+_DETAILS = ("kind", "failed", "previous_champion", "rolled_back", "by", "forced_by", "superseded_by",
+            "approved_by", "approved_at", "rejected_by", "moved_by", "identity_verified")
 
 
 class NotificationError(RuntimeError):
