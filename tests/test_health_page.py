@@ -156,6 +156,8 @@ AUDIT_LOG = [
      "reason": "approval of v5 by <script>x</script> refused", "by": "<script>x</script>", "evidence": SEEN},
     {"batch_id": "2026-09-11", "action": "promote", "model_version": "1", "reason": "moved by hand",
      "moved_by": "unknown (champion alias moved in the registry)", "identity_verified": False},
+    {"batch_id": "2026-09-12", "action": "promote", "model_version": "6", "reason": "picked by hand",
+     "promoted_by_hand": "dan", "by": "dan", "at": "2026-09-12T08:00:00+00:00"},
     {"batch_id": "2026-09-11", "action": "accept_batch", "model_version": None, "reason": "fine"},
 ]
 
@@ -165,7 +167,8 @@ def test_the_audit_trail_says_who_approved_when_and_what_they_saw() -> None:
     assert [(a["version"], a["what"], a["who"], a["verified"]) for a in trail] == [
         ("3", "approved, promoted", "alice", True), ("4", "rejected", "carol", True),
         ("5", "approval refused", "<script>x</script>", False),
-        ("1", "champion moved by hand", "unknown (champion alias moved in the registry)", False)]
+        ("1", "champion moved by hand", "unknown (champion alias moved in the registry)", False),
+        ("6", "promoted by hand (Airflow)", "dan", True)]  # Airflow's login: the run's triggering user
     assert trail[0]["acted_at"] == "2026-09-08T10:00:00+00:00" and trail[0]["comparison"] == "passed"
     assert trail[0]["checklist"] == "reports/2026-09-07/checklist.md"
 

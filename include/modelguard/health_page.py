@@ -269,6 +269,8 @@ def approval_trail(log: list[dict]) -> list[dict]:
                 what, who, when = "champion moved by hand", entry["moved_by"], entry.get("moved_at")
             elif entry.get("forced_by"):
                 what, who, when = "forced promotion", entry["forced_by"], entry.get("at")
+            elif entry.get("promoted_by_hand"):
+                what, who, when = "promoted by hand (Airflow)", entry["promoted_by_hand"], entry.get("at")
             else:
                 what, who, when = "approved, promoted", entry.get("approved_by") or entry.get("by"), \
                     entry.get("approved_at")
@@ -280,8 +282,9 @@ def approval_trail(log: list[dict]) -> list[dict]:
         else:
             continue
         shown = entry.get("evidence") or {}
+        by_airflow = what in ("forced promotion", "promoted by hand (Airflow)")  # Airflow's login vouches
         trail.append({"batch_id": entry.get("batch_id"), "version": entry.get("model_version"), "what": what,
-                      "who": who, "verified": bool(entry.get("identity_verified")), "acted_at": when,
+                      "who": who, "verified": bool(entry.get("identity_verified")) or by_airflow, "acted_at": when,
                       "logged_at": entry.get("at"), "reason": entry.get("reason"),
                       "compared_with": shown.get("compared_with"), "comparison": shown.get("comparison"),
                       "repairs": shown.get("repairs"), "checklist": shown.get("checklist")})

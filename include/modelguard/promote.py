@@ -271,9 +271,10 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
                     **audit)
             return {"batch_id": batch_id, "status": "refused", "version": version, "reason": str(refusal)}
 
-    else:
+    else:  # a version picked by hand (the DAG's Param, a CLI): who asked is the Airflow login that triggered it
         named = registry.get(version)
-        audit = {"evidence": evidence(named.tags if named else {})}
+        audit = {"evidence": evidence(named.tags if named else {}), "promoted_by_hand": by,
+                 "identity": "the Airflow login that triggered the run (needs permission to trigger the DAG)"}
     version = str(version)
     if version == champion_version:
         return {"batch_id": batch_id, "status": "already_champion", "version": version}
