@@ -266,6 +266,26 @@ def test_only_approvers_and_the_pipeline_move_champion_and_the_server_says_who(s
     assert status == 403
 
 
+def test_the_pipelines_record_is_not_edited_by_hand_and_writes_are_unambiguous(server) -> None:
+    version = _requested(server)
+    for key in ("comparison", "compared_with", "promoted_on", "approval_refused"):
+        status, body = server.call("bob", "DELETE", "mlflow/model-versions/delete-tag",
+                                   {"name": MODEL, "version": version, "key": key})
+        assert status == 403 and "the pipeline's record" in body["message"], (key, body)
+    assert server.set_tag("modelguard", version, "comparison", "passed")[0] == 200
+    # the same delete with its parameters in the query string (what basic-auth reads for a non-JSON DELETE)
+    request = urllib.request.Request(
+        f"{server.url}/api/2.0/mlflow/model-versions/delete-tag?name={MODEL}&version={version}&key=note",
+        method="DELETE", headers={"Authorization": "Basic " + base64.b64encode(
+            f"bob:{_password('bob')}".encode()).decode()})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 403 and b"one JSON object in the body" in refused.value.read()
+    status, body = server.call("modelguard", "POST", "mlflow/registered-models/rename",
+                               {"name": MODEL, "new_name": "elsewhere"})
+    assert status == 403 and "cannot be renamed" in body["message"]
+
+
 def test_promote_trusts_only_what_this_server_stamped(server, monkeypatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "modelguard")
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", PIPELINE_PASSWORD)
@@ -309,6 +329,24 @@ def test_version_tag_rules(actor, key, value, tags, refused) -> None:
     assert (why is None) if refused is None else (refused in why), why
 
 
+def test_a_hand_move_by_the_pipelines_account_is_not_a_persons() -> None:
+    from modelguard.promote import hand_mover
+
+    class Tags:
+        def __init__(self, by: str) -> None:
+            self.by = by
+
+        def model_tags(self) -> dict[str, str]:
+            return {"champion_moved_by": self.by, "champion_moved_to": "5", "champion_moved_at": "t"}
+
+    config = parse_config({"model": {"name": MODEL, "task": "binary_classification", "target": "y",
+                                     "id_column": "id", "features": {"numeric": ["a"]}},
+                           "mlflow": {"tracking_uri": "http://127.0.0.1:1"}}, base_dir=Path("/tmp"))
+    assert hand_mover(config, Tags("alice"), "5")["identity_verified"] is True
+    assert hand_mover(config, Tags("modelguard"), "5")["identity_verified"] is False
+    assert hand_mover(config, Tags("alice"), "6")["identity_verified"] is False  # the stamp is of another move
+
+
 def test_with_no_approvers_listed_only_admins_approve_never_the_pipeline() -> None:
     rules = ApprovalConfig()
     assert refusal_for_version_tag(ADMIN, rules, MODEL, "7", "approval", "approved", {}) is None
@@ -341,8 +379,12 @@ def test_alias_and_model_tag_rules() -> None:
      "pipeline's own account"),
     ({"approved_by": "ops"}, None, False, ("ops", False)),  # embedded: the OS user's word, unverified
     ({}, None, False, ("unknown (tag set directly)", False)),
+    ({"approved_by": "modelguard", "approved_at": "t"},
+     {"app": "modelguard", "pipeline_user": "modelguard", "four_eyes": False}, True, "pipeline's own account"),
+    ({"approved_by": "alice", "approved_at": "2026-09-01T10:00:00+00:00",
+      "approval_requested_at": "2026-09-02T10:00:00+00:00"}, {"app": "modelguard"}, True, "earlier request"),
 ], ids=["stamped", "half-stamped", "plain-server", "four-eyes", "four-eyes-off", "pipeline", "embedded",
-        "embedded-bare-tag"])
+        "embedded-bare-tag", "pipeline-four-eyes-off", "stale-approval"])
 def test_what_promote_accepts_as_an_approval(tags, policy, server, outcome) -> None:
     if isinstance(outcome, str):
         with pytest.raises(Unverified, match=outcome):

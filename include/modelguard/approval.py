@@ -57,12 +57,16 @@ def verdict_of(tags: dict[str, str], verdict: str, *, server: bool, policy: dict
     if not by or not at:
         raise Unverified(f"the {verdict} tag carries no server stamp ({by_key}, {at_key}): it was not written "
                          "through the registry server's rules")
+    if by == policy.get("pipeline_user"):
+        raise Unverified(f"the pipeline's own account {by} cannot {verdict.removesuffix('d')}")
+    requested = tags.get("approval_requested_at")
+    if verdict == "approved" and requested and at < requested:
+        raise Unverified(f"the approval stamped {at} is older than the request of {requested}: it answered an "
+                         "earlier request")
     if verdict == "approved" and four_eyes and policy.get("four_eyes", True):
         for key in ("registered_by", "approval_requested_by"):
             if tags.get(key) == by:
                 raise Unverified(f"four eyes: {by} is the {key.removesuffix('_by').replace('_', ' ')} account")
-        if by == policy.get("pipeline_user"):
-            raise Unverified(f"the pipeline's own account {by} cannot approve")
     return Verdict(by, at, True, "mlflow login (stamped by the registry server)")
 
 

@@ -254,7 +254,8 @@ def page_data(config: PipelineConfig, *, mlflow_ui: str = DEFAULT_MLFLOW_UI, reg
 
 
 AUDITED_ALERTS = {"approval_rejected": "rejected", "approval_refused": "approval refused",
-                  "approval_expired": "expired", "approval_superseded": "superseded"}
+                  "approval_expired": "expired", "approval_superseded": "superseded",
+                  "unauthorised_champion_move": "champion move undone (not an approver)"}
 
 
 def approval_trail(log: list[dict]) -> list[dict]:
@@ -274,10 +275,12 @@ def approval_trail(log: list[dict]) -> list[dict]:
             else:
                 what, who, when = "approved, promoted", entry.get("approved_by") or entry.get("by"), \
                     entry.get("approved_at")
+        elif action == "rollback":
+            what, who, when = "rolled back", entry.get("by"), entry.get("at")
         elif action == "no_action" and alert in AUDITED_ALERTS:
             what = AUDITED_ALERTS[alert]
-            who = entry.get("rejected_by") or entry.get("requested_by") if alert != "approval_refused" \
-                else entry.get("by")
+            who = entry.get("moved_by") or entry.get("rejected_by") or entry.get("requested_by") \
+                if alert != "approval_refused" else entry.get("by")
             when = entry.get("rejected_at") or entry.get("approved_at")
         else:
             continue

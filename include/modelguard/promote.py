@@ -227,6 +227,16 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
         if champion and logged and champion.version != logged:
             previous = logged
             mover = hand_mover(config, registry, champion.version)
+            if config.registry_server and not mover["identity_verified"]:
+                # no approver moved it (the pipeline's own account outside a promotion, or no server stamp): the
+                # champion the log says serves is put back, and the move is an alert, never a promotion
+                alias_lock.held().set(CHAMPION, logged)
+                decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="no_action",
+                                 model_version=champion.version, alert="unauthorised_champion_move", **mover,
+                                 reason=f"champion was moved to v{champion.version} by {mover['moved_by']}, who "
+                                        f"is not an approver: v{logged} serves again")
+                return {"batch_id": batch_id, "status": "undid_unauthorised_move", "version": logged,
+                        "moved_to": champion.version}
             registry.set_tags(champion.version, {"promoted_on": batch_id, "promoted_by": mover["moved_by"]})
             if previous and previous != champion.version:
                 alias_lock.held().set(PREVIOUS_CHAMPION, previous)
@@ -282,8 +292,9 @@ def promote(config: PipelineConfig, batch_id: str, version: str | None = None, f
     move_id = _move(registry, "promote", version, champion_version, batch_id, by, forced_by=forced_by)
     unverified = audit.get("identity_verified") is False
     _logged(decisions.record(lake, batch_id=batch_id, dag_id=PROMOTE_DAG_ID, action="promote", model_version=version,
-                             reason=f"v{version} replaces v{champion_version} as champion (approved by {by}"
-                                    + (", identity not verified)" if unverified else ")")
+                             reason=f"v{version} replaces v{champion_version} as champion ("
+                                    + ("promoted by hand by " if "promoted_by_hand" in audit else "approved by ")
+                                    + by + (", identity not verified)" if unverified else ")")
                                     + (f" [forced by {forced_by}]" if force else ""),
                              previous_champion=champion_version, by=by, move_id=move_id, **audit,
                              **({"forced_by": forced_by} if force else {})))
@@ -485,8 +496,10 @@ def hand_mover(config: PipelineConfig, registry: Registry, champion: str) -> dic
     """Who moved `champion` to `champion` by hand: the registry server's stamp, else unknown (unverified)."""
     tags = registry.model_tags()
     if config.registry_server and tags.get("champion_moved_to") == champion and tags.get("champion_moved_by"):
+        # the server lets only approvers and the pipeline move it; the pipeline moves it only in a promotion
+        # or rollback, which its own line explains (never a hand move)
         return {"moved_by": tags["champion_moved_by"], "moved_at": tags.get("champion_moved_at"),
-                "identity_verified": True}
+                "identity_verified": tags["champion_moved_by"] != config.approval.pipeline_user}
     return {"moved_by": "unknown (champion alias moved in the registry)", "moved_at": None,
             "identity_verified": False}
 

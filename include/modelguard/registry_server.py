@@ -44,6 +44,14 @@ STAMPED_MODEL_TAGS = frozenset(CHAMPION_MOVE_STAMP)
 # Registered-model tags the pipeline alone writes: an alias move's intent is completed by the next run, so a
 # forged one would be a promotion.
 PIPELINE_MODEL_TAGS = frozenset({"pending_alias_move"})
+# Version tags the pipeline alone writes: what the promote gates and the served/refused state read. Anyone else
+# deleting `promoted_on` or `comparison` could make an old approval promote again, or a loser pass its gates.
+PIPELINE_VERSION_TAGS = frozenset({
+    "trigger", "trained_on", "train_window", "train_rows", "train_key", "holdout_window", "holdout_days",
+    "holdout_split", "seen_until", "last_look", "data_hash", "compared_with", "comparison", "comparison_detail",
+    "onset", "requested_on", "repairs", "promoted_on", "promoted_by", "promoted_at", "restored_on", "restored_by",
+    "rollbackd_at", "rolled_back_on", "approval_refused", "rejection_logged", "superseded_on", "superseded_because",
+    "adopted_from", "approval_identity"})
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +93,10 @@ def refusal_for_version_tag(actor: Actor, policy: ApprovalConfig, model: str, ve
     if key in STAMPED_VERSION_TAGS:
         return (f"tag {key!r} is written by the registry server only, from the login of whoever acts; set "
                 "approval=approved (or rejected) and the server records who you are")
+    if key in PIPELINE_VERSION_TAGS:
+        return None if actor.name == policy.pipeline_user else (
+            f"tag {key!r} of {model} v{version} is the pipeline's record ({policy.pipeline_user}): what the "
+            "promotion gates read is not edited by hand")
     if key != "approval":
         return None
     if value in PERSON_VERDICTS:
@@ -151,19 +163,25 @@ class Policies:
         seen = tuple((str(f), f.stat().st_mtime_ns if f.exists() else None) for f in files)
         if seen == self._seen:
             return
-        by_model = {}
+        by_model, broken = {}, False
         for file in files:
             try:
                 config = load_config(file)
             except ConfigError as error:
                 log.error("modelguard approval rules: %s", error)
+                broken = True
                 continue
             by_model[config.model.name] = config.approval
-        self.by_model, self._seen = by_model, seen
+        # a file broken by an edit keeps its model's last good rules (never the laxer defaults)
+        self.by_model, self._seen = ({**self.by_model, **by_model} if broken else by_model), seen
 
     def __call__(self, model: str) -> ApprovalConfig:
         self._refresh()
         return self.by_model.get(model) or ApprovalConfig()
+
+    def names(self) -> list[str]:
+        self._refresh()
+        return list(self.by_model)
 
     def pipeline_users(self) -> set[str]:
         self._refresh()
@@ -192,7 +210,7 @@ def create_app(app=None):
     from mlflow.entities.model_registry import ModelVersionTag, RegisteredModelTag
     from mlflow.server import app as mlflow_app
     from mlflow.server import auth
-    from mlflow.server.handlers import _get_model_registry_store
+    from mlflow.server.handlers import _get_model_registry_store, _get_normalized_request_json
 
     app = app or mlflow_app
     served = auth.create_app(app)  # the Flask app, or a FastAPI app wrapping it (uvicorn)
@@ -207,11 +225,19 @@ def create_app(app=None):
         roles = frozenset(role.name for role in auth.store.list_user_roles(user.id))
         return Actor(user.username, bool(user.is_admin), roles)
 
+    def body() -> dict:
+        """The parameters exactly as MLflow's handler reads a write: the JSON body (a double-encoded one too)."""
+        if "modelguard_body" not in g:
+            try:
+                found = _get_normalized_request_json(request)
+            except Exception:  # noqa: BLE001 - not JSON: the handler refuses it too
+                found = None
+            g.modelguard_body = found if isinstance(found, dict) else None
+        return g.modelguard_body
+
     def param(name: str, default: object = None):
-        try:
-            return auth._get_request_param(name)
-        except Exception:  # noqa: BLE001 - a missing parameter is MLflow's 400 to give
-            return default
+        found = body()
+        return default if found is None else found.get(name, default)
 
     def version_tags(model: str, version: str) -> dict[str, str]:
         try:
@@ -229,7 +255,7 @@ def create_app(app=None):
         path = request.path
         for suffix in ("model-versions/set-tag", "model-versions/delete-tag", "model-versions/create",
                        "registered-models/alias", "registered-models/set-tag", "registered-models/delete-tag",
-                       "registered-models/create"):
+                       "registered-models/create", "registered-models/rename"):
             if path.endswith("/mlflow/" + suffix):
                 return suffix
         return "policy" if path.endswith(POLICY_ROUTE) else None
@@ -248,8 +274,18 @@ def create_app(app=None):
             return jsonify({"app": APP_NAME, "model": model, "user": who.name, "approvers": rules.approvers,
                             "four_eyes": rules.four_eyes, "pipeline_user": rules.pipeline_user,
                             "may_approve": may_approve(who, rules)})
+        if body() is None or request.args:
+            # basic-auth's checks read the query string of a non-JSON DELETE, the handler reads the body: a write
+            # whose two readings could differ is refused, not guessed at
+            return refused("a registry write must carry its parameters as one JSON object in the body, and none "
+                           "in the query string")
         model = str(param("name", ""))
         rules = policies(model)
+        if kind == "registered-models/rename":
+            new = str(param("new_name", ""))
+            configured = set(policies.names())
+            return refused(f"{model} cannot be renamed to {new}: modelguard's approval rules are kept by model name") \
+                if {model, new} & configured else None
         if kind in ("model-versions/set-tag", "model-versions/delete-tag"):
             version = str(param("version", ""))
             value = param("value") if kind.endswith("set-tag") else None
