@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelguard.config import CONFIG_ENV_VAR, ApprovalConfig, ConfigError, load_config
+from modelguard.registry import ADOPTED_FROM_TAG, CHALLENGER, CHAMPION, PENDING_MOVE_TAG, PREVIOUS_CHAMPION
 
 APP_NAME = "modelguard"
 POLICY_ROUTE = "/api/2.0/modelguard/approval-policy"
-CHAMPION = "champion"
-OWNED_ALIASES = (CHAMPION, "challenger", "previous_champion")  # registry.CHAMPION, CHALLENGER, PREVIOUS_CHAMPION
+OWNED_ALIASES = (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION)
 PERSON_VERDICTS = ("approved", "rejected")
 # Version tags only the server writes: who acted, and when (its clock).
 VERDICT_STAMPS = {"approved": ("approved_by", "approved_at"), "rejected": ("rejected_by", "rejected_at"),
@@ -43,7 +43,7 @@ CHAMPION_MOVE_STAMP = ("champion_moved_by", "champion_moved_at", "champion_moved
 STAMPED_MODEL_TAGS = frozenset(CHAMPION_MOVE_STAMP)
 # Registered-model tags the pipeline alone writes: an alias move's intent is completed by the next run, so a
 # forged one would be a promotion.
-PIPELINE_MODEL_TAGS = frozenset({"pending_alias_move"})
+PIPELINE_MODEL_TAGS = frozenset({PENDING_MOVE_TAG})
 # Version tags the pipeline alone writes: what the promote gates and the served/refused state read. Anyone else
 # deleting `promoted_on` or `comparison` could make an old approval promote again, or a loser pass its gates.
 PIPELINE_VERSION_TAGS = frozenset({
@@ -51,7 +51,7 @@ PIPELINE_VERSION_TAGS = frozenset({
     "holdout_split", "seen_until", "last_look", "data_hash", "compared_with", "comparison", "comparison_detail",
     "onset", "requested_on", "repairs", "promoted_on", "promoted_by", "promoted_at", "restored_on", "restored_by",
     "rollbackd_at", "rolled_back_on", "approval_refused", "rejection_logged", "superseded_on", "superseded_because",
-    "adopted_from", "approval_identity"})
+    ADOPTED_FROM_TAG, "approval_identity"})
 
 log = logging.getLogger(__name__)
 
